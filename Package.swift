@@ -1,0 +1,83 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kofu",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kofu", targets: ["KofuCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.30.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, one thin system-library target each (pkg-config names from TECH.md).
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo freetype2",
+                       providers: [.apt(["libcairo2-dev", "libfreetype-dev"])]),
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode",
+                       providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        /// People, fiscal years, tax items, certificates, Japanese formatting, eligibility rules. Pure Swift.
+        .target(name: "KofuDomain", swiftSettings: swiftSettings),
+        /// The configuration file + KOFU_* environment overrides.
+        .target(name: "KofuConfig", dependencies: [
+            "KofuDomain", "Yams",
+        ], swiftSettings: swiftSettings),
+        /// OpenSSL wrappers: SHA-256, ECDSA P-256, AES-256-GCM, scrypt, random bytes.
+        .target(name: "KofuCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        /// Templates → PDF on cairo, QR from libqrencode.
+        .target(name: "KofuRendering", dependencies: [
+            "KofuDomain", "CCairo", "CQRencode", "Yams",
+        ], swiftSettings: swiftSettings),
+        /// The signed QR seal: payload, Base45, signing and verification, key files.
+        .target(name: "KofuSeal", dependencies: ["KofuDomain", "KofuCrypto"], swiftSettings: swiftSettings),
+        /// Stores (tax data, ledger, audit, users, spool metadata) on SQLite or PostgreSQL, linkage import.
+        .target(name: "KofuStorage", dependencies: [
+            "KofuDomain", "KofuCrypto",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+        /// The HTTP server: kiosk API, verification, counter, operators.
+        .target(name: "KofuServer", dependencies: [
+            "KofuDomain", "KofuConfig", "KofuCrypto", "KofuRendering", "KofuSeal", "KofuStorage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.copy("Resources")], swiftSettings: swiftSettings),
+        .executableTarget(name: "KofuCLI", dependencies: [
+            "KofuDomain", "KofuConfig", "KofuCrypto", "KofuRendering", "KofuSeal", "KofuStorage", "KofuServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+
+        .testTarget(name: "KofuDomainTests", dependencies: ["KofuDomain", "KofuConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "KofuRenderingTests", dependencies: ["KofuRendering", "KofuDomain", "KofuTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KofuSealTests", dependencies: ["KofuSeal", "KofuCrypto", "KofuRendering", "KofuTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KofuStorageTests", dependencies: ["KofuStorage", "KofuDomain", "KofuTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KofuServerTests", dependencies: [
+            "KofuServer", "KofuStorage", "KofuSeal", "KofuTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: swiftSettings),
+        /// Helpers shared by test targets: temp dirs, running pdftotext/zbarimg/qpdf, fixture paths.
+        .target(name: "KofuTestSupport", dependencies: ["KofuDomain"], path: "Tests/KofuTestSupport", swiftSettings: swiftSettings),
+    ]
+)

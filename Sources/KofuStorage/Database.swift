@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLiteKit
+import SQLKit
+
+/// Where Kofu keeps its data: one SQLite file under the data directory (the default), or a PostgreSQL
+/// server shared by several nodes.
+public enum DatabaseLocation: Sendable, Hashable {
+    case sqlite(path: String)
+    /// A `postgres://user:password@host:port/database` URL.
+    case postgres(url: String)
+}
+
+/// Which SQL dialect a store is talking to, for the few statements that differ.
+public enum DatabaseBackend: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// Errors opening or migrating the database.
+public enum DatabaseError: Error, CustomStringConvertible {
+    case invalidPostgresURL(String)
+    case migrationFailed(name: String, underlying: any Error)
+
+    public var description: String {
+        switch self {
+        case .invalidPostgresURL: "the PostgreSQL URL is not of the form postgres://user:password@host:port/database"
+        case .migrationFailed(let name, let underlying): "migration \(name) failed: \(String(reflecting: underlying))"
+        }
+    }
+}
+
+/// The database handle every store is built on.
+///
+/// Writes go through `transaction`, which runs its body atomically: on SQLite one writer connection,
+/// serialized by an async lock (`BEGIN IMMEDIATE … COMMIT`); on PostgreSQL one pooled connection
+/// (`BEGIN … COMMIT`). Any error thrown from the body rolls the whole transaction back.
+/// Reads that need no transaction use `read`.
+public final class KofuDatabase: Sendable {
+    public let backend: DatabaseBackend
+    public let logger: Logger
+    private let impl: Impl
+
+    private enum Impl: Sendable {
+        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], lock: AsyncLock, path: String)
+        case postgres(client: PostgresClient, runTask: Task<Void, Never>)
+    }
+
+    private init(backend: DatabaseBackend, logger: Logger, impl: Impl) {
+        self.backend = backend
+        self.logger = logger
+        self.impl = impl
+    }
+
+    /// Opens (creating if needed) the database. Migrations are run separately by `Migrator`.
+    public static func open(_ location: DatabaseLocation, logger: Logger = Logger(label: "kofu.db")) async throws -> KofuDatabase {
+        switch location {
+        case .sqlite(let path):
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            // WAL lets readers run beside the writer; secure_delete overwrites deleted content so that
+            // erased personal data cannot be recovered from the file (DOMAIN.md §4).
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA secure_delete=ON",
+                           "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
+                try await writer.sql().raw(SQLQueryString(pragma)).run()
+            }
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<2 {
+                let r = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                try await r.sql().raw("PRAGMA busy_timeout=10000").run()
+                readers.append(r)
+            }
+            _ = chmod(path, 0o600)
+            return KofuDatabase(backend: .sqlite, logger: logger,
+                                impl: .sqlite(writer: writer, readers: readers, lock: AsyncLock(), path: path))
+        case .postgres(let url):
+            guard let config = try? SQLPostgresConfiguration(url: url) else { throw DatabaseError.invalidPostgresURL(url) }
+            var clientConfig = PostgresClient.Configuration(
+                host: config.coreConfiguration.host ?? "127.0.0.1",
+                port: config.coreConfiguration.port ?? 5432,
+                username: config.coreConfiguration.username,
+                password: config.coreConfiguration.password,
+                database: config.coreConfiguration.database,
+                tls: .disable)
+            clientConfig.options.maximumConnections = 16
+            let client = PostgresClient(configuration: clientConfig, backgroundLogger: logger)
+            let runTask = Task { await client.run() }
+            return KofuDatabase(backend: .postgres, logger: logger, impl: .postgres(client: client, runTask: runTask))
+        }
+    }
+
+    /// The SQLite file, when the backend is SQLite.
+    public var sqlitePath: String? {
+        if case .sqlite(_, _, _, let path) = impl { return path }
+        return nil
+    }
+
+    /// Runs `body` in one transaction. Throwing rolls everything back.
+    public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch impl {
+        case .sqlite(let writer, _, let lock, _):
+            return try await lock.withLock {
+                let db = writer.sql()
+                try await db.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let r = try await body(db)
+                    try await db.raw("COMMIT").run()
+                    return r
+                } catch {
+                    try? await db.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        case .postgres(let client, _):
+            return try await client.withConnection { conn in
+                let db = conn.sql()
+                try await db.raw("BEGIN").run()
+                do {
+                    let r = try await body(db)
+                    try await db.raw("COMMIT").run()
+                    return r
+                } catch {
+                    try? await db.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with a connection for reading (outside any write transaction).
+    public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch impl {
+        case .sqlite(_, let readers, _, _):
+            return try await body(readers[Int.random(in: 0..<readers.count)].sql())
+        case .postgres(let client, _):
+            return try await client.withConnection { conn in try await body(conn.sql()) }
+        }
+    }
+
+    /// Runs `body` on the writer without a transaction (for statements like VACUUM that cannot run inside one).
+    public func exclusive<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch impl {
+        case .sqlite(let writer, _, let lock, _):
+            return try await lock.withLock { try await body(writer.sql()) }
+        case .postgres(let client, _):
+            return try await client.withConnection { conn in try await body(conn.sql()) }
+        }
+    }
+
+    /// Closes every connection.
+    public func close() async {
+        switch impl {
+        case .sqlite(let writer, let readers, _, _):
+            for r in readers { try? await r.close() }
+            try? await writer.close()
+        case .postgres(_, let runTask):
+            runTask.cancel()
+            _ = await runTask.value
+        }
+    }
+}
+
+/// A FIFO async mutex: callers wait their turn without blocking a thread.
+public actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    public func withLock<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        if !locked {
+            locked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty {
+            locked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
