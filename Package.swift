@@ -73,13 +73,15 @@ let package = Package(
         .testTarget(name: "KofuDomainTests", dependencies: ["KofuDomain", "KofuConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "KofuRenderingTests", dependencies: ["KofuRendering", "KofuDomain", "KofuTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KofuSealTests", dependencies: ["KofuSeal", "KofuCrypto", "KofuRendering", "KofuTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KofuStorageTests", dependencies: ["KofuStorage", "KofuDomain", "KofuTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KofuStorageTests", dependencies: ["KofuStorage", "KofuDomain", "KofuTestSupport", "KofuStorageTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KofuServerTests", dependencies: [
-            "KofuServer", "KofuStorage", "KofuSeal", "KofuTestSupport",
+            "KofuServer", "KofuStorage", "KofuSeal", "KofuTestSupport", "KofuStorageTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: swiftSettings),
         /// Helpers shared by test targets: temp dirs, running pdftotext/zbarimg/qpdf, fixture paths.
         .target(name: "KofuTestSupport", dependencies: ["KofuDomain"], path: "Tests/KofuTestSupport", swiftSettings: swiftSettings),
+        /// Test databases: a fresh SQLite file, and a fresh PostgreSQL database when KOFU_TEST_POSTGRES_URL is set.
+        .target(name: "KofuStorageTestSupport", dependencies: ["KofuStorage", "KofuTestSupport"], path: "Tests/KofuStorageTestSupport", swiftSettings: swiftSettings),
     ]
 )
 
