@@ -1,0 +1,103 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KofuConfig
+import KofuStorage
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// Everything a running Kofu needs, built once by `KofuServices.open` (the `serve` command and the tests
+/// both go through it).
+public struct KofuServices: Sendable {
+    public var configuration: KofuConfiguration
+    public var database: KofuDatabase
+    public var issuance: IssuanceService
+    public var extraRoutes: [@Sendable (Router<KofuRequestContext>) -> Void]
+
+    public init(configuration: KofuConfiguration, database: KofuDatabase, issuance: IssuanceService,
+                extraRoutes: [@Sendable (Router<KofuRequestContext>) -> Void] = []) {
+        self.configuration = configuration; self.database = database; self.issuance = issuance; self.extraRoutes = extraRoutes
+    }
+}
+
+/// The request context of every Kofu route.
+public struct KofuRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The id echoed as `X-Request-Id`.
+    public var requestID: String = ""
+    public init(source: Source) { coreContext = .init(source: source) }
+}
+
+/// The process-wide Prometheus registry behind swift-metrics (bootstrapped once).
+public enum KofuMetrics {
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    /// Makes sure metrics go to `registry` (idempotent).
+    public static func bootstrap() { _ = registry }
+}
+
+/// Builds the whole HTTP application. `serve` and the tests start Kofu the same way.
+public func buildApplication(_ services: KofuServices, host: String, port: Int,
+                             logger: Logger = Logger(label: "kofu")) -> some ApplicationProtocol {
+    KofuMetrics.bootstrap()
+    let router = Router(context: KofuRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
+    OperationsController(services: services).addRoutes(to: router)
+    for add in services.extraRoutes { add(router) }
+
+    let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
+    return Application(router: router,
+                       configuration: .init(address: .hostname(host, port: port), serverName: "kofu"),
+                       services: [sweeper],
+                       logger: logger)
+}
+
+/// Echoes the kiosk's `X-Request-Id` (or a new one) on every response, errors included.
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = KofuRequestContext
+    static let header = HTTPField.Name("X-Request-Id")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let incoming = request.headers[Self.header] ?? ""
+        let valid = (1...64).contains(incoming.utf8.count)
+            && incoming.utf8.allSatisfy { $0 == 45 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+        context.requestID = valid ? incoming : UUID().uuidString.lowercased()
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } catch {
+            response = KioskJSON.error(error)
+        }
+        response.headers[Self.header] = context.requestID
+        return response
+    }
+}
+
+/// Wipes ready documents whose delivery TTL ran out, every few seconds.
+struct ExpirySweeper: Service {
+    let service: IssuanceService
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                try await service.expireOverdue()
+            } catch {
+                logger.error("expiry sweep failed", metadata: ["error": "\(type(of: error))"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import Foundation
+import KofuConfig
+import KofuCrypto
+import KofuDomain
+import KofuStorage
+import Logging
+import Metrics
+
+/// Records kiosk and staff actions in the audit log (implemented over `KofuStorage.AuditLog`).
+public protocol AuditSink: Sendable {
+    /// `actor`: a staff user id, `kiosk-center` or `system`; `object`: an issuance id, certificate number or
+    /// addressee id — never names, amounts or document content.
+    func record(actor: String, action: String, object: String?, outcome: String, reason: String?) async
+}
+
+/// An audit sink that drops everything (benchmarks with audit off).
+public struct NoAudit: AuditSink {
+    public init() {}
+    public func record(actor: String, action: String, object: String?, outcome: String, reason: String?) async {}
+}
+
+/// What a kiosk call can answer besides success (KIOSK_API.md's error table).
+public enum KioskError: Error, Equatable {
+    case invalidRequest(String)
+    case notFound
+    case requestIDReused
+    case gone
+    case refused(RefusalCode)
+    case serviceClosed(retryAfter: Int)
+    case overloaded(retryAfter: Int)
+    /// Rendering or storage failed; the issuance is void.
+    case internalFailure
+}
+
+/// The issuance pipeline, one request at a time, each step taking a value and returning one:
+/// request → validation → eligibility → numbering (+ ledger) → render → seal → spool → delivery → wipe.
+/// Nothing here is shared between requests except the database and the spool, both keyed by issuance id.
+public struct IssuanceService: Sendable {
+    public let taxData: any TaxDataStore
+    public let ledger: LedgerStore
+    public let spool: DocumentSpool
+    public let renderer: any CertificateDocumentRenderer
+    public let sealer: any CertificateSealer
+    public let settings: IssuanceSettings
+    public let municipality: Municipality
+    public let eligibility: EligibilityPolicy
+    public let admission: AdmissionControl
+    public let audit: any AuditSink
+    public let clock: any KofuClock
+    public let logger: Logger
+
+    public init(taxData: any TaxDataStore, ledger: LedgerStore, spool: DocumentSpool, renderer: any CertificateDocumentRenderer,
+                sealer: any CertificateSealer, settings: IssuanceSettings, municipality: Municipality,
+                eligibility: EligibilityPolicy = .kiosk, audit: any AuditSink, clock: any KofuClock = SystemClock(),
+                logger: Logger = Logger(label: "kofu.issuance")) {
+        self.taxData = taxData; self.ledger = ledger; self.spool = spool; self.renderer = renderer; self.sealer = sealer
+        self.settings = settings; self.municipality = municipality; self.eligibility = eligibility; self.audit = audit
+        self.clock = clock; self.logger = logger
+        self.admission = AdmissionControl(permits: settings.maxConcurrentRenders, maxWaiting: settings.maxWaiting)
+    }
+
+    /// The outcome of an issue call: a ledger record, and the PDF when the document is ready.
+    public struct Issued: Sendable {
+        public var record: IssuanceRecord
+        public var pdf: [UInt8]?
+    }
+
+    static let intakePausedKey = "kiosk_intake_paused"
+
+    // MARK: - issue
+
+    /// Handles `POST /kiosk/v1/issuances`. Throws `KioskError` for every non-201 answer.
+    public func issue(_ request: KioskIssueRequest, wantPDF: Bool) async throws -> Issued {
+        let started = clock.now()
+        // Idempotency first: a replay of a known request gets the same answer, even while closed or busy.
+        if let existing = try await ledger.get(requestID: request.requestID) {
+            return try await replay(existing, request: request, wantPDF: wantPDF)
+        }
+        try await checkServiceWindow(at: started)
+        do {
+            try await admission.acquire()
+        } catch {
+            Metrics.shed.increment()
+            throw KioskError.overloaded(retryAfter: settings.retryAfterSeconds)
+        }
+        defer { Task { await admission.release() } }
+
+        let outcome: Issued
+        do {
+            outcome = try await withDeadline(seconds: settings.requestTimeoutSeconds) {
+                try await issueAdmitted(request, wantPDF: wantPDF, at: started)
+            }
+        } catch LedgerError.duplicateRequestID {
+            // A concurrent twin of this request won the race: answer as a replay of it.
+            guard let existing = try await ledger.get(requestID: request.requestID) else { throw KioskError.internalFailure }
+            return try await replay(existing, request: request, wantPDF: wantPDF)
+        }
+        Metrics.issueDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(started) * 1e9))
+        return outcome
+    }
+
+    private func issueAdmitted(_ request: KioskIssueRequest, wantPDF: Bool, at now: Date) async throws -> Issued {
+        let today = JapanTime.localDate(now)
+        let context = try await gatherContext(request.certificate, today: today, now: now)
+        let issuanceID = UUID().uuidString.lowercased()
+        let kind = request.certificate.kind
+        let new = NewIssuance(id: issuanceID, requestID: request.requestID, requestDigest: request.digest, channel: .kiosk,
+                              nodeID: settings.nodeID, kind: kind, fiscalYear: request.certificate.fiscalYear.year,
+                              addresseeID: context.person?.addresseeID.value, copies: request.certificate.copies,
+                              feeYen: settings.fees[kind] ?? 0, terminal: request.terminal)
+
+        if let refusal = eligibility.evaluate(context) {
+            let record = try await ledger.recordRefusal(new, refusal: refusal, at: now)
+            Metrics.refusal(refusal)
+            await audit.record(actor: "kiosk-center", action: "kiosk_refusal", object: record.id, outcome: refusal.code.rawValue,
+                               reason: refusal.internalReason)
+            if refusal.code == .serviceClosed { throw KioskError.serviceClosed(retryAfter: 3600) }
+            throw KioskError.refused(refusal.code)
+        }
+
+        let numbers = try await ledger.begin(new, numberYear: today.year, at: now)
+        do {
+            try Task.checkCancellation()
+            let certificates = numbers.map { number in
+                Certificate(number: number, issueDate: today, fiscalYear: request.certificate.fiscalYear, person: context.person!,
+                            municipality: municipality, body: body(for: context, today: today), feeYen: new.feeYen)
+            }
+            let documents = try certificates.map { (certificate: $0, qrText: try sealer.sealText(for: $0)) }
+            let renderStart = clock.now()
+            let rendered = try renderer.renderDocument(documents)
+            Metrics.renderDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(renderStart) * 1e9))
+            try Task.checkCancellation()
+            try await spool.store(id: issuanceID, pdf: rendered.pdf)
+            let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
+            guard try await ledger.markReady(id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf),
+                                             expiresAt: expires, at: clock.now()) else {
+                await spool.wipe(id: issuanceID)
+                throw KioskError.internalFailure
+            }
+            Metrics.issued(kind)
+            await audit.record(actor: "kiosk-center", action: "kiosk_issue", object: issuanceID, outcome: "ready",
+                               reason: numbers.map(\.value).joined(separator: ","))
+            var record = try await ledger.get(id: issuanceID)!
+            record.numbers = numbers
+            return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
+        } catch {
+            // Abort the request as a whole: wipe whatever exists, void its numbers.
+            await spool.wipe(id: issuanceID)
+            _ = try? await ledger.finish(id: issuanceID, as: .failed, detail: Self.failureDetail(error), at: clock.now())
+            Metrics.failed.increment()
+            logger.error("issuance failed", metadata: ["issuance_id": "\(issuanceID)", "error": "\(Self.failureDetail(error))"])
+            await audit.record(actor: "system", action: "kiosk_issue", object: issuanceID, outcome: "failed", reason: Self.failureDetail(error))
+            throw KioskError.internalFailure
+        }
+    }
+
+    /// A short reason without personal data: the error's type and case, never its payload.
+    static func failureDetail(_ error: any Error) -> String {
+        if error is CancellationError { return "timeout" }
+        let text = String(describing: type(of: error))
+        return "error_\(text)"
+    }
+
+    private func replay(_ existing: IssuanceRecord, request: KioskIssueRequest, wantPDF: Bool) async throws -> Issued {
+        guard existing.requestDigest == request.digest else { throw KioskError.requestIDReused }
+        var record = existing
+        // A twin still rendering: wait for it to settle (bounded by the request timeout).
+        let deadline = clock.now().addingTimeInterval(TimeInterval(settings.requestTimeoutSeconds))
+        while record.status == .rendering && clock.now() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            record = try await ledger.get(id: record.id) ?? record
+        }
+        switch record.status {
+        case .refused:
+            let code = record.refusalCode.flatMap(RefusalCode.init(rawValue:)) ?? .counterOnly
+            if code == .serviceClosed { throw KioskError.serviceClosed(retryAfter: 3600) }
+            throw KioskError.refused(code)
+        case .failed, .rendering:
+            throw KioskError.internalFailure
+        case .ready:
+            let pdf = wantPDF ? try? await spool.load(id: record.id) : nil
+            return Issued(record: record, pdf: pdf)
+        case .delivered, .cancelled, .expired:
+            if wantPDF { throw KioskError.gone }
+            return Issued(record: record, pdf: nil)
+        }
+    }
+
+    private func checkServiceWindow(at now: Date) async throws {
+        let day = JapanTime.localDate(now)
+        if !settings.isOpen(month: day.month, day: day.day, minuteOfDay: JapanTime.minuteOfDay(now)) {
+            Metrics.closed.increment()
+            throw KioskError.serviceClosed(retryAfter: secondsUntilOpen(from: now))
+        }
+        if try await ledger.state(Self.intakePausedKey) == "true" {
+            Metrics.closed.increment()
+            throw KioskError.serviceClosed(retryAfter: 300)
+        }
+    }
+
+    /// Seconds until the next opening minute (bounded to a day and a half for closed days, then the kiosk retries).
+    func secondsUntilOpen(from now: Date) -> Int {
+        var t = now
+        for _ in 0..<(60 * 24 * 7) {
+            t = t.addingTimeInterval(60)
+            let d = JapanTime.localDate(t)
+            if settings.isOpen(month: d.month, day: d.day, minuteOfDay: JapanTime.minuteOfDay(t)) {
+                return max(60, Int(t.timeIntervalSince(now)))
+            }
+        }
+        return 3600
+    }
+
+    // MARK: - eligibility data
+
+    private func gatherContext(_ request: CertificateRequest, today: LocalDate, now: Date) async throws -> EligibilityContext {
+        let card = try await taxData.card(serial: request.cardSerial)
+        var person: Person?
+        if let card { person = try await taxData.person(card.addresseeID) }
+        let id = person?.addresseeID
+        var restrictions: [Restriction] = []
+        if let id { restrictions = try await taxData.restrictions(for: id) }
+        let held = try await taxData.heldFiscalYears()
+        var assessment: Assessment?
+        var levies: [Levy] = []
+        var vehicles: [Vehicle] = []
+        if let id {
+            switch request.kind {
+            case .incomeTaxation, .nonTaxation: assessment = try await taxData.assessment(for: id, year: request.fiscalYear)
+            case .taxPayment: levies = try await taxData.levies(for: id, year: request.fiscalYear)
+            case .vehicleInspection: vehicles = try await taxData.vehicles(for: id, year: request.fiscalYear)
+            }
+        }
+        var ages: [String: Double] = [:]
+        for f in try await taxData.freshness() {
+            ages[f.dataSet] = now.timeIntervalSince(f.extractedAt) / 3600
+        }
+        let renderer = self.renderer
+        return EligibilityContext(request: request, today: today, policy: settings.policy, card: card, person: person,
+                                  restrictions: restrictions, heldFiscalYears: held, assessment: assessment, levies: levies,
+                                  vehicles: vehicles, dataAgeHours: ages,
+                                  unprintable: { renderer.unprintableCharacters(in: $0) })
+    }
+
+    /// The certificate body from the data that passed eligibility.
+    private func body(for c: EligibilityContext, today: LocalDate) -> CertificateBody {
+        switch c.request.kind {
+        case .taxPayment:
+            let grouped = Dictionary(grouping: c.selectedLevies, by: \.taxItem)
+            let items = grouped.keys.sorted().map { item in
+                TaxPaymentItem(taxItem: item, installments: grouped[item]!.sorted { ($0.noticeNo, $0.installment) < ($1.noticeNo, $1.installment) })
+            }
+            return .taxPayment(items: items)
+        case .incomeTaxation: return .incomeTaxation(c.assessment!)
+        case .nonTaxation: return .nonTaxation(c.assessment!)
+        case .vehicleInspection:
+            // 有効期限: the end of May after the fiscal year's due date, when the next year's tax falls due.
+            let validUntil = LocalDate(year: c.request.fiscalYear.year + 1, month: 5, day: 31)!
+            return .vehicleInspection(vehicle: c.selectedVehicle!, validUntil: validUntil)
+        }
+    }
+
+    // MARK: - fetch, deliver, cancel, expire
+
+    /// The document while ready; `gone` once delivered, cancelled or expired.
+    public func document(id: String) async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
+        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        guard record.status == .ready else { throw record.status == .rendering ? KioskError.notFound : KioskError.gone }
+        do {
+            let pdf = try await spool.load(id: id)
+            await audit.record(actor: "kiosk-center", action: "kiosk_fetch", object: id, outcome: "ok", reason: nil)
+            return (record, pdf)
+        } catch {
+            throw KioskError.gone
+        }
+    }
+
+    /// `delivered`: the kiosk printed it; wipe at once. Idempotent.
+    public func delivered(id: String) async throws -> IssuanceRecord {
+        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        switch record.status {
+        case .delivered: return record
+        case .ready:
+            await spool.wipe(id: id)
+            try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now())
+            Metrics.delivered.increment()
+            await audit.record(actor: "kiosk-center", action: "kiosk_delivered", object: id, outcome: "delivered", reason: nil)
+            return try await ledger.get(id: id)!
+        default:
+            throw KioskError.gone
+        }
+    }
+
+    /// Cancel reasons the contract allows.
+    public static let cancelReasons: Set<String> = ["print_failure", "payment_cancelled", "user_cancelled", "timeout"]
+
+    /// `cancel`: wipe, numbers void. Idempotent.
+    public func cancel(id: String, reason: String) async throws -> IssuanceRecord {
+        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        switch record.status {
+        case .cancelled: return record
+        case .ready, .rendering:
+            await spool.wipe(id: id)
+            try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now())
+            Metrics.cancelled.increment()
+            await audit.record(actor: "kiosk-center", action: "kiosk_cancel", object: id, outcome: "cancelled", reason: reason)
+            return try await ledger.get(id: id)!
+        default:
+            throw KioskError.gone
+        }
+    }
+
+    /// Wipes ready documents whose delivery TTL ran out; their issuances become `expired` (numbers void).
+    @discardableResult
+    public func expireOverdue() async throws -> Int {
+        let ids = try await ledger.expiredReady(nodeID: settings.nodeID, now: clock.now())
+        for id in ids {
+            await spool.wipe(id: id)
+            if try await ledger.finish(id: id, as: .expired, detail: "delivery_ttl", at: clock.now()) != nil {
+                Metrics.expired.increment()
+                await audit.record(actor: "system", action: "kiosk_expire", object: id, outcome: "expired", reason: "delivery_ttl")
+            }
+        }
+        return ids.count
+    }
+
+    /// At start: a restart loses the spool key, so every leftover document is wiped and every unfinished
+    /// issuance of this node becomes void (expired, reason `restart`).
+    @discardableResult
+    public func recoverAfterRestart() async throws -> (wipedFiles: Int, voided: Int) {
+        let files = await spool.wipeAll()
+        let ids = try await ledger.unfinished(nodeID: settings.nodeID)
+        for id in ids {
+            try await ledger.finish(id: id, as: .expired, detail: "restart", at: clock.now())
+        }
+        if files > 0 || !ids.isEmpty {
+            await audit.record(actor: "system", action: "spool_recovery", object: nil, outcome: "wiped",
+                               reason: "files=\(files) voided=\(ids.count)")
+        }
+        return (files, ids.count)
+    }
+
+    /// Operator pause / resume of kiosk intake (shared by every node through the database).
+    public func setIntakePaused(_ paused: Bool, by user: String) async throws {
+        try await ledger.setState(Self.intakePausedKey, paused ? "true" : "false", at: clock.now())
+        await audit.record(actor: user, action: paused ? "intake_pause" : "intake_resume", object: nil, outcome: "ok", reason: nil)
+    }
+
+    public func intakePaused() async throws -> Bool {
+        try await ledger.state(Self.intakePausedKey) == "true"
+    }
+}
+
+/// Runs `body`, cancelling it after `seconds`; the caller sees `CancellationError`.
+func withDeadline<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
+    try await withThrowingTaskGroup(of: R?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        while let next = try await group.next() {
+            if let value = next { return value }
+            throw CancellationError()
+        }
+        throw CancellationError()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import KofuDomain
+
+/// The current time, injectable so tests can stand at any moment (service hours, TTLs).
+public protocol KofuClock: Sendable {
+    func now() -> Date
+}
+
+/// The machine's clock.
+public struct SystemClock: KofuClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// Japan Standard Time (UTC+9, no daylight saving): the date and time printed and used for service hours.
+public enum JapanTime {
+    public static let offsetSeconds = 9 * 3600
+
+    /// The calendar date in Japan at `date`.
+    public static func localDate(_ date: Date) -> LocalDate {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + offsetSeconds
+        return LocalDate(dayNumber: Int((Double(seconds) / 86400).rounded(.down)))
+    }
+
+    /// Minutes since midnight in Japan at `date`.
+    public static func minuteOfDay(_ date: Date) -> Int {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + offsetSeconds
+        return ((seconds % 86400) + 86400) % 86400 / 60
+    }
+
+    /// `2026-11-22T10:15:00+09:00`.
+    public static func iso8601(_ date: Date) -> String {
+        let day = localDate(date)
+        let seconds = ((Int(date.timeIntervalSince1970.rounded(.down)) + offsetSeconds) % 86400 + 86400) % 86400
+        func p(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(day.iso)T\(p(seconds / 3600)):\(p(seconds / 60 % 60)):\(p(seconds % 60))+09:00"
+    }
+}
+
+/// Turns certificates into one PDF (implemented by `KofuRendering.CertificateRenderer`).
+public protocol CertificateDocumentRenderer: Sendable {
+    /// One PDF holding every certificate in order; returns its bytes and page count.
+    func renderDocument(_ documents: [(certificate: Certificate, qrText: String)]) throws -> (pdf: [UInt8], pages: Int)
+    /// Characters the certificate font cannot draw (外字).
+    func unprintableCharacters(in text: String) -> [Character]
+}
+
+/// Signs a certificate's seal (implemented by `KofuSeal.SealSigner`).
+public protocol CertificateSealer: Sendable {
+    func sealText(for certificate: Certificate) throws -> String
+}
