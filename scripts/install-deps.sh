@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Kofu needs to build, run and test, when any is missing (Debian 12).
+set -euo pipefail
+packages=(pkg-config libcairo2-dev libfreetype-dev libqrencode-dev libssl-dev libsqlite3-dev
+          poppler-utils zbar-tools qpdf postgresql openssl curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian postgresql package starts a cluster on port 5432; the tests start their own on loopback instead.

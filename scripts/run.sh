@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Kofu, makes a seal key and a sample linkage batch on first run, imports it
+# into the embedded SQLite database and starts the server at http://127.0.0.1:8080, ready for kiosk requests.
+# The demo keeps the kiosk service open around the clock (KOFU_ISSUANCE_SERVICE_HOURS below).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product kofu
+kofu=".build/release/kofu"
+export KOFU_DATA_DIR=${KOFU_DATA_DIR:-data/demo}
+export KOFU_ISSUANCE_SERVICE_HOURS=${KOFU_ISSUANCE_SERVICE_HOURS:-00:00-24:00}
+export KOFU_ISSUANCE_CLOSED_DAYS=${KOFU_ISSUANCE_CLOSED_DAYS:-}
+mkdir -p "$KOFU_DATA_DIR"
+if [ ! -f "$KOFU_DATA_DIR/keys/keyring.json" ]; then "$kofu" keys generate; fi
+batch="$KOFU_DATA_DIR/sample-batch"
+today=$(TZ=Asia/Tokyo date +%Y-%m-%d)
+if [ ! -f "$batch/manifest.json" ] || [ "$(cat "$KOFU_DATA_DIR/.sample-day" 2>/dev/null)" != "$today" ]; then
+  rm -rf "$batch"
+  "$kofu" sample --people "${KOFU_SAMPLE_PEOPLE:-2000}" --out "$batch" --today "$today"
+  echo "$today" > "$KOFU_DATA_DIR/.sample-day"
+fi
+"$kofu" import "$batch"
+echo "Demo cards (which card serial shows which case): $batch/demo-cards.md" >&2
+exec "$kofu" serve
