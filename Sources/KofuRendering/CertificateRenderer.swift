@@ -1,0 +1,108 @@
+import CCairo
+import Foundation
+import KofuDomain
+
+/// A rendered PDF: one or more certificates, each on one or more A4 pages.
+public struct RenderedDocument: Sendable {
+    /// The PDF file's bytes.
+    public let pdf: [UInt8]
+    /// Pages in the document, over all certificates.
+    public let pageCount: Int
+    public init(pdf: [UInt8], pageCount: Int) { self.pdf = pdf; self.pageCount = pageCount }
+}
+
+/// Turns certificates into PDFs on cairo's PDF surface, entirely in memory.
+///
+/// Loaded once at start-up (templates, font, 公印 seal) and then shared: `render` is safe to call from many
+/// tasks at once. Templates and the seal pixels are immutable values; FreeType faces are borrowed
+/// exclusively from a lock-protected pool for the length of one `render` call.
+public final class CertificateRenderer: Sendable {
+    private let templates: [CertificateKind: Template]
+    private let fonts: FontPool
+    private let coverage: Set<UInt32>
+    private let seal: SealImage
+
+    /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
+    /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
+    public init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
+        let coverage = try FontInstance.coverage(path: fontPath)
+        self.coverage = coverage
+        fonts = try FontPool(path: fontPath)
+        seal = try SealImage(path: sealImagePath)
+        var templates: [CertificateKind: Template] = [:]
+        for kind in CertificateKind.allCases {
+            let name = TemplateLoader.fileName(for: kind)
+            let path = (templatesDirectory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
+                throw TemplateError.missingTemplate(file: path)
+            }
+            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) })
+            templates[kind] = try loader.load(yaml: yaml)
+        }
+        self.templates = templates
+    }
+
+    /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
+    public func unprintableCharacters(in text: String) -> [Character] {
+        text.filter { ch in ch.unicodeScalars.contains { !coverage.contains($0.value) } }.map { $0 }
+    }
+
+    /// One PDF with every certificate in order (copies = several certificates, each with its own number).
+    /// A certificate may paginate (a 納税証明書 with 5 items × 12 installments): every page carries its page
+    /// number and its certificate number. `qrText` is drawn as the QR code of that certificate.
+    public func render(_ documents: [(certificate: Certificate, qrText: String)]) throws -> RenderedDocument {
+        let title = documents.first?.certificate.kind.title ?? "証明書"
+        return try fonts.withInstance { font in
+            let canvas = try PDFCanvas(font: font, title: title)
+            let sealSurface = try seal.makeSurface()
+            defer { cairo_surface_destroy(sealSurface) }
+            var pages = 0
+            for document in documents {
+                guard let template = templates[document.certificate.kind] else { continue }
+                let page = CertificatePage(template: template, certificate: document.certificate, qrText: document.qrText,
+                                           canvas: canvas, coverage: coverage, seal: (sealSurface, seal.width))
+                pages += try page.draw()
+            }
+            return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
+        }
+    }
+}
+
+/// The 公印 PNG, decoded once into immutable ARGB32 pixels; each render wraps them in its own cairo surface.
+struct SealImage: Sendable {
+    let width: Int
+    let height: Int
+    let stride: Int
+    let pixels: [UInt8]
+    let hasAlpha: Bool
+
+    init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path), let s = cairo_image_surface_create_from_png(path) else {
+            throw TemplateError.missingImage(file: path)
+        }
+        defer { cairo_surface_destroy(s) }
+        let format = cairo_image_surface_get_format(s)
+        guard cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, format == CAIRO_FORMAT_ARGB32 || format == CAIRO_FORMAT_RGB24,
+              let data = cairo_image_surface_get_data(s) else {
+            throw TemplateError.missingImage(file: path)
+        }
+        hasAlpha = format == CAIRO_FORMAT_ARGB32
+        width = Int(cairo_image_surface_get_width(s))
+        height = Int(cairo_image_surface_get_height(s))
+        stride = Int(cairo_image_surface_get_stride(s))
+        guard width > 0, height > 0 else { throw TemplateError.missingImage(file: path) }
+        pixels = Array(UnsafeBufferPointer(start: data, count: stride * height))
+    }
+
+    func makeSurface() throws -> OpaquePointer {
+        guard let s = cairo_image_surface_create(hasAlpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, Int32(width), Int32(height)),
+              cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, Int(cairo_image_surface_get_stride(s)) == stride,
+              let data = cairo_image_surface_get_data(s) else {
+            throw RenderError.cairo(status: "no seal surface")
+        }
+        cairo_surface_flush(s)
+        pixels.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
+        cairo_surface_mark_dirty(s)
+        return s
+    }
+}
