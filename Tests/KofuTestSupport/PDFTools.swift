@@ -52,15 +52,21 @@ public enum PDFTools {
         return try body(path, dir)
     }
 
-    /// `pdftotext -layout`: the text of every page.
-    public static func text(_ pdf: [UInt8], layout: Bool = false) throws -> String {
-        try withPDF(pdf) { path, _ in try runChecked("pdftotext", (layout ? ["-layout"] : []) + ["-enc", "UTF-8", path, "-"]) }
+    /// `pdftotext -raw`: the text of every page in drawing order.
+    public static func text(_ pdf: [UInt8]) throws -> String {
+        try withPDF(pdf) { path, _ in try runChecked("pdftotext", ["-raw", "-enc", "UTF-8", path, "-"]) }
+    }
+
+    /// `text` without any whitespace (ASCII or ideographic), for searching: pdftotext turns the gap of a
+    /// U+3000 or of letter-spaced titles into spaces or line breaks depending on layout.
+    public static func compact(_ text: String) -> String {
+        String(text.unicodeScalars.filter { !$0.properties.isWhitespace }.map(Character.init))
     }
 
     /// The text of page `page` (1-based).
     public static func text(_ pdf: [UInt8], page: Int) throws -> String {
         try withPDF(pdf) { path, _ in
-            try runChecked("pdftotext", ["-f", String(page), "-l", String(page), "-enc", "UTF-8", path, "-"])
+            try runChecked("pdftotext", ["-raw", "-f", String(page), "-l", String(page), "-enc", "UTF-8", path, "-"])
         }
     }
 
