@@ -22,7 +22,7 @@ struct CertificatePDFTests {
                 for levy in item.installments { texts += [YenFormat.yen(levy.assessed), levy.dueDate.japaneseEraFormatted] }
                 texts.append(YenFormat.yen(item.assessed))
             }
-            texts += ["120,000円", "合計"]
+            texts += ["299,900円", "227,900円", "72,000円", "合計"]
         case .incomeTaxation(let a):
             texts += ["令和8年度", "令和7年分所得", "4,850,000円", "3,405,000円", "120,000円", "35,000円", "3,560,000円", "1,285,000円",
                       "2,275,000円", "136,500円", "3,500円", "91,000円", "1,500円", YenFormat.yen(a.totalTax), "1人", "課税"]
