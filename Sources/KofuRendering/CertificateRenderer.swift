@@ -17,7 +17,7 @@ public struct RenderedDocument: Sendable {
 /// tasks at once. Templates and the seal pixels are immutable values; FreeType faces are borrowed
 /// exclusively from a lock-protected pool for the length of one `render` call.
 public final class CertificateRenderer: Sendable {
-    private let templates: [CertificateKind: Template]
+    private let templates: TemplateSet
     private let fonts: FontPool
     private let coverage: Set<UInt32>
     private let seal: SealImage
@@ -29,17 +29,17 @@ public final class CertificateRenderer: Sendable {
         self.coverage = coverage
         fonts = try FontPool(path: fontPath)
         seal = try SealImage(path: sealImagePath)
-        var templates: [CertificateKind: Template] = [:]
-        for kind in CertificateKind.allCases {
+        func load(_ kind: CertificateKind) throws -> Template {
             let name = TemplateLoader.fileName(for: kind)
             let path = (templatesDirectory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
                 throw TemplateError.missingTemplate(file: path)
             }
             let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) })
-            templates[kind] = try loader.load(yaml: yaml)
+            return try loader.load(yaml: yaml)
         }
-        self.templates = templates
+        templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
+                                nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
     }
 
     /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
@@ -51,19 +51,35 @@ public final class CertificateRenderer: Sendable {
     /// A certificate may paginate (a 納税証明書 with 5 items × 12 installments): every page carries its page
     /// number and its certificate number. `qrText` is drawn as the QR code of that certificate.
     public func render(_ documents: [(certificate: Certificate, qrText: String)]) throws -> RenderedDocument {
-        let title = documents.first?.certificate.kind.title ?? "証明書"
+        guard let title = documents.first?.certificate.kind.title else { throw RenderError.noCertificates }
         return try fonts.withInstance { font in
             let canvas = try PDFCanvas(font: font, title: title)
             let sealSurface = try seal.makeSurface()
             defer { cairo_surface_destroy(sealSurface) }
             var pages = 0
             for document in documents {
-                guard let template = templates[document.certificate.kind] else { continue }
-                let page = CertificatePage(template: template, certificate: document.certificate, qrText: document.qrText,
+                let page = CertificatePage(template: templates[document.certificate.kind], certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage, seal: (sealSurface, seal.width))
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
+        }
+    }
+}
+
+/// One loaded template per kind.
+struct TemplateSet: Sendable {
+    let taxPayment: Template
+    let incomeTaxation: Template
+    let nonTaxation: Template
+    let vehicleInspection: Template
+
+    subscript(kind: CertificateKind) -> Template {
+        switch kind {
+        case .taxPayment: taxPayment
+        case .incomeTaxation: incomeTaxation
+        case .nonTaxation: nonTaxation
+        case .vehicleInspection: vehicleInspection
         }
     }
 }

@@ -1,4 +1,5 @@
 import CCairo
+import Foundation
 import Synchronization
 
 /// One FreeType library + face wrapped in a cairo font face. A FreeType face must not be used by two
@@ -74,15 +75,18 @@ private let fontFaceKey = UserDataKey()
 final class FontPool: Sendable {
     private let path: String
     private let idle: Mutex<[FontInstance]>
+    /// Idle instances kept for reuse; more may exist while many renders run, and are released afterwards.
+    private let keep: Int
 
-    init(path: String) throws {
+    init(path: String, keep: Int = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)) throws {
         self.path = path
+        self.keep = keep
         idle = Mutex([try FontInstance(path: path)])
     }
 
     func withInstance<T>(_ body: (FontInstance) throws -> T) throws -> T {
         let instance = try idle.withLock { $0.popLast() } ?? FontInstance(path: path)
-        defer { idle.withLock { $0.append(instance) } }
+        defer { idle.withLock { if $0.count < keep { $0.append(instance) } } }
         return try body(instance)
     }
 }

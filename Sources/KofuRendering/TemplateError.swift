@@ -57,15 +57,15 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case qrEncodingFailed(length: Int)
     /// cairo reported an error while drawing.
     case cairo(status: String)
-    /// A table row does not fit even on an empty page.
-    case layoutOverflow(section: String)
+    /// `render` was called with no certificates.
+    case noCertificates
 
     public var description: String {
         switch self {
         case .unprintableCharacter(let f, let c): "field '\(f)' contains \(c), which the certificate font cannot print"
         case .qrEncodingFailed(let n): "QR text of \(n) characters cannot be encoded"
         case .cairo(let s): "cairo error: \(s)"
-        case .layoutOverflow(let s): "section '\(s)' does not fit on a page"
+        case .noCertificates: "no certificates to render"
         }
     }
 }

@@ -132,3 +132,23 @@ struct CertificatePDFTests {
         #expect(text.contains("新宿区 納税証明書 KOFU 新宿区 納税証明書 KOFU"))
     }
 }
+
+/// The fixture files under Tests/Fixtures/certificates decode and behave as their README says.
+@Suite("Certificate fixtures")
+struct CertificateFixtureTests {
+    func fixture(_ name: String) throws -> Certificate {
+        try JSONDecoder().decode(Certificate.self, from: Data(contentsOf: URL(
+            fileURLWithPath: TestSupport.fixturesDirectory + "/certificates/\(name).json")))
+    }
+
+    @Test("the 5 × 12 fixture paginates and the 外字 fixture is refused; an empty request is an error")
+    func fixtures() throws {
+        let renderer = try Samples.renderer()
+        let big = try renderer.render([(try fixture("tax_payment_5x12"), "KOFU")])
+        #expect(big.pageCount >= 3)
+        #expect(throws: RenderError.unprintableCharacter(field: "person.name", character: "U+20BB7")) {
+            try renderer.render([(try fixture("non_taxation_gaiji_name"), "KOFU")])
+        }
+        #expect(throws: RenderError.noCertificates) { try renderer.render([]) }
+    }
+}
