@@ -8,7 +8,7 @@ struct CertificatePage {
     let qrText: String
     let canvas: PDFCanvas
     let coverage: Set<UInt32>
-    let seal: (surface: OpaquePointer, pixelWidth: Int)
+    let seal: (surface: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double))
 
     /// Draws every page and returns how many there were.
     func draw() throws -> Int {
@@ -30,8 +30,8 @@ struct CertificatePage {
                 try drawTable(table, rows: Array(rows[min(start, rows.count)..<min(start + perPage, rows.count)]))
             }
             if template.seal.pages.includes(page: page, of: pageCount) {
-                canvas.image(seal.surface, pixelWidth: seal.pixelWidth, x: template.seal.x, y: template.seal.y,
-                             width: template.seal.width)
+                canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
+                             y: template.seal.y, width: template.seal.width)
             }
             try canvas.qr(qrText, x: template.qr.x, y: template.qr.y, size: template.qr.size)
             try canvas.check()
@@ -137,7 +137,9 @@ struct CertificatePage {
                         align: .center, maxWidth: c.width - 2)
             x += c.width
         }
-        for (i, row) in rows.enumerated() {
+        for (i, pageRow) in rows.enumerated() {
+            var row = pageRow
+            if i == 0 && row.taxItem.isEmpty { row.taxItem = row.itemName }
             let top = t.y + t.headerHeight + Double(i) * t.rowHeight
             if row.isSubtotal { canvas.rect(t.x, top, t.width, t.rowHeight, fill: (0.96, 0.96, 0.96)) }
             canvas.setColor(0, 0, 0)

@@ -59,7 +59,8 @@ public final class CertificateRenderer: Sendable {
             var pages = 0
             for document in documents {
                 let page = CertificatePage(template: templates[document.certificate.kind], certificate: document.certificate, qrText: document.qrText,
-                                           canvas: canvas, coverage: coverage, seal: (sealSurface, seal.width))
+                                           canvas: canvas, coverage: coverage,
+                                           seal: (sealSurface, seal.width, seal.ink))
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
@@ -84,13 +85,17 @@ struct TemplateSet: Sendable {
     }
 }
 
-/// The 公印 PNG, decoded once into immutable ARGB32 pixels; each render wraps them in its own cairo surface.
+/// The 公印 PNG, reduced once to what a stamp is: one ink colour and a coverage (alpha) plane. Each render wraps
+/// the immutable plane in its own A8 cairo surface and paints the ink through it, which keeps the PDF small
+/// (one grey soft mask instead of an RGB image plus its mask) and cheap to write.
 struct SealImage: Sendable {
     let width: Int
     let height: Int
+    /// Row stride of `alpha` (cairo's A8 stride for `width`).
     let stride: Int
-    let pixels: [UInt8]
-    let hasAlpha: Bool
+    let alpha: [UInt8]
+    /// The ink colour, the coverage-weighted mean of the image's colours.
+    let ink: (red: Double, green: Double, blue: Double)
 
     init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path), let s = cairo_image_surface_create_from_png(path) else {
@@ -102,22 +107,43 @@ struct SealImage: Sendable {
               let data = cairo_image_surface_get_data(s) else {
             throw TemplateError.missingImage(file: path)
         }
-        hasAlpha = format == CAIRO_FORMAT_ARGB32
+        let hasAlpha = format == CAIRO_FORMAT_ARGB32
         width = Int(cairo_image_surface_get_width(s))
         height = Int(cairo_image_surface_get_height(s))
-        stride = Int(cairo_image_surface_get_stride(s))
         guard width > 0, height > 0 else { throw TemplateError.missingImage(file: path) }
-        pixels = Array(UnsafeBufferPointer(start: data, count: stride * height))
+        let sourceStride = Int(cairo_image_surface_get_stride(s))
+        let w = width, h = height
+        let planeStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A8, Int32(w)))
+        stride = planeStride
+        var plane = [UInt8](repeating: 0, count: planeStride * h)
+        var sum = (r: 0.0, g: 0.0, b: 0.0, a: 0.0)
+        data.withMemoryRebound(to: UInt32.self, capacity: sourceStride / 4 * h) { pixels in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = pixels[y * sourceStride / 4 + x]
+                    let r = Double((p >> 16) & 0xff), g = Double((p >> 8) & 0xff), b = Double(p & 0xff)
+                    // Without an alpha channel, dark pixels are ink and white is paper.
+                    let a = hasAlpha ? Double(p >> 24) : 255 - (0.299 * r + 0.587 * g + 0.114 * b)
+                    plane[y * planeStride + x] = UInt8(max(0, min(255, a.rounded())))
+                    if hasAlpha { sum.r += r; sum.g += g; sum.b += b } else { sum.r += r * a / 255; sum.g += g * a / 255; sum.b += b * a / 255 }
+                    sum.a += a
+                }
+            }
+        }
+        guard sum.a > 0 else { throw TemplateError.missingImage(file: path) }
+        // ARGB32 pixels are premultiplied, so the colour sums divided by the alpha sum give the mean ink colour.
+        ink = (min(1, sum.r / sum.a), min(1, sum.g / sum.a), min(1, sum.b / sum.a))
+        alpha = plane
     }
 
     func makeSurface() throws -> OpaquePointer {
-        guard let s = cairo_image_surface_create(hasAlpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, Int32(width), Int32(height)),
+        guard let s = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(width), Int32(height)),
               cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, Int(cairo_image_surface_get_stride(s)) == stride,
               let data = cairo_image_surface_get_data(s) else {
             throw RenderError.cairo(status: "no seal surface")
         }
         cairo_surface_flush(s)
-        pixels.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
+        alpha.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
         cairo_surface_mark_dirty(s)
         return s
     }

@@ -16,7 +16,10 @@ enum Field: Sendable {
 
 /// One row of a paginated table (納税証明書: one installment, or the subtotal of one tax item).
 struct TableRow: Sendable {
+    /// The tax item's name on its first row only (blank below it, as on a paper ledger).
     var taxItem: String
+    /// The tax item's name on every row, shown when a page starts in the middle of an item.
+    var itemName: String
     var installment: String
     var noticeNo: String
     var dueDate: String
@@ -140,6 +143,7 @@ enum FieldCatalogue {
             for (i, levy) in levies.enumerated() {
                 rows.append(TableRow(
                     taxItem: i == 0 ? item.taxItem.japaneseName : "",
+                    itemName: item.taxItem.japaneseName,
                     installment: TaxPaymentItem.installmentLabel(levy.installment),
                     noticeNo: Width.normalizedForPrint(levy.noticeNo),
                     dueDate: levy.dueDate.japaneseEraFormatted,
@@ -150,7 +154,8 @@ enum FieldCatalogue {
                     isSubtotal: false))
             }
             rows.append(TableRow(
-                taxItem: levies.isEmpty ? item.taxItem.japaneseName : "", installment: subtotalLabel, noticeNo: "",
+                taxItem: levies.isEmpty ? item.taxItem.japaneseName : "", itemName: item.taxItem.japaneseName,
+                installment: subtotalLabel, noticeNo: "",
                 dueDate: "", assessed: YenFormat.yen(item.assessed), paid: YenFormat.yen(item.paid),
                 unpaid: YenFormat.yen(item.unpaid), paidDate: "", isSubtotal: true))
         }

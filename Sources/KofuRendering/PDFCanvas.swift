@@ -167,15 +167,18 @@ final class PDFCanvas {
 
     // MARK: Images
 
-    /// Draws `image` with its top-left corner at (x, y), `width` mm wide.
-    func image(_ image: OpaquePointer, pixelWidth: Int, x: Double, y: Double, width: Double) {
+    /// Paints `ink` through the A8 coverage image `mask` (the 公印), top-left at (x, y), `width` mm wide.
+    func stamp(_ mask: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double),
+               x: Double, y: Double, width: Double) {
         cairo_save(cr)
         cairo_translate(cr, x, y)
         let s = width / Double(pixelWidth)
         cairo_scale(cr, s, s)
-        cairo_set_source_surface(cr, image, 0, 0)
-        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD)
-        cairo_paint(cr)
+        cairo_set_source_rgb(cr, ink.red, ink.green, ink.blue)
+        let pattern = cairo_pattern_create_for_surface(mask)
+        cairo_pattern_set_filter(pattern, CAIRO_FILTER_GOOD)
+        cairo_mask(cr, pattern)
+        cairo_pattern_destroy(pattern)
         cairo_restore(cr)
     }
 
