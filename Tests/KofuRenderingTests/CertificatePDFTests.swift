@@ -123,13 +123,30 @@ struct CertificatePDFTests {
         #expect(renderer.unprintableCharacters(in: "a𫗧b𠮷") == ["𫗧", "𠮷"])
     }
 
-    @Test("the rendered page carries the 地紋 and the seal: it is not blank where they are drawn")
+    @Test("the page carries the 地紋 (two dot patterns), the microtext line, and the seal as an ink mask")
     func groundPatternAndSeal() throws {
         let doc = try renderer.render([(try Samples.certificate(.taxPayment), "KOFU")])
-        let png = try PDFTools.png(doc.pdf, dpi: 50)
-        #expect(png.count > 10_000)
+        let pdf = String(decoding: doc.pdf, as: UTF8.self)
+        // Fine and coarse dots are two PDF tiling patterns.
+        #expect(pdf.components(separatedBy: "/PatternType 1").count - 1 == 2)
+        // The seal is painted through a soft mask; the QR is a 1-bit stencil (nearest-neighbour scaling).
+        #expect(pdf.contains("/SMask"))
+        #expect(pdf.contains("/ImageMask true"))
         let text = try PDFTools.text(doc.pdf)
         #expect(text.contains("新宿区 納税証明書 KOFU 新宿区 納税証明書 KOFU"))
+        // Without a ground section none of it is drawn.
+        let dir = try TemporaryDirectory(prefix: "kofu-templates")
+        for kind in CertificateKind.allCases {
+            let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
+            let stripped = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("ground:") && !$0.hasPrefix("  warning:") && !$0.hasPrefix("  microtext:") }
+                .joined(separator: "\n")
+            try dir.write("\(kind.rawValue).yaml", text: stripped)
+        }
+        let plain = try Samples.renderer(templates: dir.path).render([(try Samples.certificate(.taxPayment), "KOFU")])
+        let plainPDF = String(decoding: plain.pdf, as: UTF8.self)
+        #expect(!plainPDF.contains("/PatternType 1"))
+        #expect(!(try PDFTools.text(plain.pdf)).contains("納税証明書 KOFU"))
     }
 }
 
