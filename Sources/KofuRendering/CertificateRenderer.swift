@@ -1,0 +1,150 @@
+import CCairo
+import Foundation
+import KofuDomain
+
+/// A rendered PDF: one or more certificates, each on one or more A4 pages.
+public struct RenderedDocument: Sendable {
+    /// The PDF file's bytes.
+    public let pdf: [UInt8]
+    /// Pages in the document, over all certificates.
+    public let pageCount: Int
+    public init(pdf: [UInt8], pageCount: Int) { self.pdf = pdf; self.pageCount = pageCount }
+}
+
+/// Turns certificates into PDFs on cairo's PDF surface, entirely in memory.
+///
+/// Loaded once at start-up (templates, font, 公印 seal) and then shared: `render` is safe to call from many
+/// tasks at once. Templates and the seal pixels are immutable values; FreeType faces are borrowed
+/// exclusively from a lock-protected pool for the length of one `render` call.
+public final class CertificateRenderer: Sendable {
+    private let templates: TemplateSet
+    private let fonts: FontPool
+    private let coverage: Set<UInt32>
+    private let seal: SealImage
+
+    /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
+    /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
+    public init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
+        let coverage = try FontInstance.coverage(path: fontPath)
+        self.coverage = coverage
+        fonts = try FontPool(path: fontPath)
+        seal = try SealImage(path: sealImagePath)
+        func load(_ kind: CertificateKind) throws -> Template {
+            let name = TemplateLoader.fileName(for: kind)
+            let path = (templatesDirectory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
+                throw TemplateError.missingTemplate(file: path)
+            }
+            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) })
+            return try loader.load(yaml: yaml)
+        }
+        templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
+                                nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
+    }
+
+    /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
+    public func unprintableCharacters(in text: String) -> [Character] {
+        text.filter { ch in ch.unicodeScalars.contains { !coverage.contains($0.value) } }.map { $0 }
+    }
+
+    /// One PDF with every certificate in order (copies = several certificates, each with its own number).
+    /// A certificate may paginate (a 納税証明書 with 5 items × 12 installments): every page carries its page
+    /// number and its certificate number. `qrText` is drawn as the QR code of that certificate.
+    public func render(_ documents: [(certificate: Certificate, qrText: String)]) throws -> RenderedDocument {
+        guard let title = documents.first?.certificate.kind.title else { throw RenderError.noCertificates }
+        return try fonts.withInstance { font in
+            let canvas = try PDFCanvas(font: font, title: title)
+            let sealSurface = try seal.makeSurface()
+            defer { cairo_surface_destroy(sealSurface) }
+            var pages = 0
+            for document in documents {
+                let page = CertificatePage(template: templates[document.certificate.kind], certificate: document.certificate, qrText: document.qrText,
+                                           canvas: canvas, coverage: coverage,
+                                           seal: (sealSurface, seal.width, seal.ink))
+                pages += try page.draw()
+            }
+            return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
+        }
+    }
+}
+
+/// One loaded template per kind.
+struct TemplateSet: Sendable {
+    let taxPayment: Template
+    let incomeTaxation: Template
+    let nonTaxation: Template
+    let vehicleInspection: Template
+
+    subscript(kind: CertificateKind) -> Template {
+        switch kind {
+        case .taxPayment: taxPayment
+        case .incomeTaxation: incomeTaxation
+        case .nonTaxation: nonTaxation
+        case .vehicleInspection: vehicleInspection
+        }
+    }
+}
+
+/// The 公印 PNG, reduced once to what a stamp is: one ink colour and a coverage (alpha) plane. Each render wraps
+/// the immutable plane in its own A8 cairo surface and paints the ink through it, which keeps the PDF small
+/// (one grey soft mask instead of an RGB image plus its mask) and cheap to write.
+struct SealImage: Sendable {
+    let width: Int
+    let height: Int
+    /// Row stride of `alpha` (cairo's A8 stride for `width`).
+    let stride: Int
+    let alpha: [UInt8]
+    /// The ink colour, the coverage-weighted mean of the image's colours.
+    let ink: (red: Double, green: Double, blue: Double)
+
+    init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path), let s = cairo_image_surface_create_from_png(path) else {
+            throw TemplateError.missingImage(file: path)
+        }
+        defer { cairo_surface_destroy(s) }
+        let format = cairo_image_surface_get_format(s)
+        guard cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, format == CAIRO_FORMAT_ARGB32 || format == CAIRO_FORMAT_RGB24,
+              let data = cairo_image_surface_get_data(s) else {
+            throw TemplateError.missingImage(file: path)
+        }
+        let hasAlpha = format == CAIRO_FORMAT_ARGB32
+        width = Int(cairo_image_surface_get_width(s))
+        height = Int(cairo_image_surface_get_height(s))
+        guard width > 0, height > 0 else { throw TemplateError.missingImage(file: path) }
+        let sourceStride = Int(cairo_image_surface_get_stride(s))
+        let w = width, h = height
+        let planeStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A8, Int32(w)))
+        stride = planeStride
+        var plane = [UInt8](repeating: 0, count: planeStride * h)
+        var sum = (r: 0.0, g: 0.0, b: 0.0, a: 0.0)
+        data.withMemoryRebound(to: UInt32.self, capacity: sourceStride / 4 * h) { pixels in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = pixels[y * sourceStride / 4 + x]
+                    let r = Double((p >> 16) & 0xff), g = Double((p >> 8) & 0xff), b = Double(p & 0xff)
+                    // Without an alpha channel, dark pixels are ink and white is paper.
+                    let a = hasAlpha ? Double(p >> 24) : 255 - (0.299 * r + 0.587 * g + 0.114 * b)
+                    plane[y * planeStride + x] = UInt8(max(0, min(255, a.rounded())))
+                    if hasAlpha { sum.r += r; sum.g += g; sum.b += b } else { sum.r += r * a / 255; sum.g += g * a / 255; sum.b += b * a / 255 }
+                    sum.a += a
+                }
+            }
+        }
+        guard sum.a > 0 else { throw TemplateError.missingImage(file: path) }
+        // ARGB32 pixels are premultiplied, so the colour sums divided by the alpha sum give the mean ink colour.
+        ink = (min(1, sum.r / sum.a), min(1, sum.g / sum.a), min(1, sum.b / sum.a))
+        alpha = plane
+    }
+
+    func makeSurface() throws -> OpaquePointer {
+        guard let s = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(width), Int32(height)),
+              cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, Int(cairo_image_surface_get_stride(s)) == stride,
+              let data = cairo_image_surface_get_data(s) else {
+            throw RenderError.cairo(status: "no seal surface")
+        }
+        cairo_surface_flush(s)
+        alpha.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
+        cairo_surface_mark_dirty(s)
+        return s
+    }
+}

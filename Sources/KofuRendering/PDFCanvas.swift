@@ -1,0 +1,237 @@
+import CCairo
+import CQRencode
+
+/// Collects the PDF bytes cairo writes; the document never touches the file system.
+final class PDFSink {
+    var bytes: [UInt8] = []
+    init() { bytes.reserveCapacity(64 * 1024) }
+}
+
+/// One PDF document being drawn: owns the cairo surface and context, in millimetres with the origin at the
+/// top left. Created per `render` call and never shared between threads.
+final class PDFCanvas {
+    private let sink = PDFSink()
+    private let surface: OpaquePointer
+    let cr: OpaquePointer
+    private let font: FontInstance
+
+    static let pointsPerMM = 72.0 / 25.4
+
+    init(font: FontInstance, title: String) throws {
+        self.font = font
+        let write: cairo_write_func_t = { closure, data, length in
+            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
+            let sink = Unmanaged<PDFSink>.fromOpaque(closure).takeUnretainedValue()
+            sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+            return CAIRO_STATUS_SUCCESS
+        }
+        guard let s = cairo_pdf_surface_create_for_stream(write, Unmanaged.passUnretained(sink).toOpaque(),
+                                                           pageWidthMM * Self.pointsPerMM, pageHeightMM * Self.pointsPerMM)
+        else { throw RenderError.cairo(status: "no PDF surface") }
+        surface = s
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title)
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "Kofu")
+        guard let c = cairo_create(s) else {
+            cairo_surface_destroy(s)
+            throw RenderError.cairo(status: "no context")
+        }
+        cr = c
+        cairo_scale(cr, Self.pointsPerMM, Self.pointsPerMM)
+        cairo_set_font_face(cr, font.cairoFace)
+        let options = cairo_font_options_create()
+        cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF)
+        cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE)
+        cairo_set_font_options(cr, options)
+        cairo_font_options_destroy(options)
+        try check()
+    }
+
+    deinit {
+        cairo_destroy(cr)
+        cairo_surface_destroy(surface)
+    }
+
+    func check() throws {
+        let status = cairo_status(cr)
+        guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
+    }
+
+    func showPage() { cairo_show_page(cr) }
+
+    /// Finishes the document and returns its bytes.
+    func finish() throws -> [UInt8] {
+        try check()
+        cairo_surface_finish(surface)
+        let status = cairo_surface_status(surface)
+        guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
+        return sink.bytes
+    }
+
+    // MARK: Text
+
+    static func mm(points: Double) -> Double { points / pointsPerMM }
+
+    func setFont(points: Double) { cairo_set_font_size(cr, Self.mm(points: points)) }
+
+    func width(of text: String) -> Double {
+        var e = cairo_text_extents_t()
+        cairo_text_extents(cr, text, &e)
+        return e.x_advance
+    }
+
+    func setColor(_ r: Double, _ g: Double, _ b: Double) { cairo_set_source_rgb(cr, r, g, b) }
+
+    /// Draws one line of text with its baseline at `y`. When `maxWidth` is given and the text is wider, the
+    /// font shrinks to fit (never below half size); it is never cut.
+    func text(_ s: String, x: Double, y: Double, points: Double, align: Alignment = .left,
+              maxWidth: Double? = nil, letterSpacing: Double = 0) {
+        guard !s.isEmpty else { return }
+        setFont(points: points)
+        var w = width(of: s)
+        if letterSpacing > 0 {
+            w += letterSpacing * Double(max(0, s.count - 1))
+        }
+        if let maxWidth, w > maxWidth, w > 0 {
+            let scaled = max(points * 0.5, points * maxWidth / w)
+            setFont(points: scaled)
+            w = width(of: s) + letterSpacing * Double(max(0, s.count - 1))
+        }
+        let startX: Double = switch align {
+        case .left: x
+        case .center: x - w / 2
+        case .right: x - w
+        }
+        if letterSpacing > 0 {
+            var cx = startX
+            for ch in s {
+                let one = String(ch)
+                cairo_move_to(cr, cx, y)
+                cairo_show_text(cr, one)
+                cx += width(of: one) + letterSpacing
+            }
+        } else {
+            cairo_move_to(cr, startX, y)
+            cairo_show_text(cr, s)
+        }
+    }
+
+    /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a
+    /// small kana (it hangs at the end of the previous line instead), none ends with an opening bracket.
+    func wrap(_ s: String, width maxWidth: Double, points: Double) -> [String] {
+        setFont(points: points)
+        var lines: [String] = []
+        var line = ""
+        var lineWidth = 0.0
+        for ch in s {
+            if ch == "\n" { lines.append(line); line = ""; lineWidth = 0; continue }
+            let w = width(of: String(ch))
+            if lineWidth + w > maxWidth, !line.isEmpty, !RenderText.noLineStart.contains(ch) {
+                var carry = ""
+                while let last = line.last, RenderText.noLineEnd.contains(last) {
+                    carry.insert(last, at: carry.startIndex); line.removeLast()
+                }
+                lines.append(line)
+                line = carry
+                lineWidth = width(of: carry)
+            }
+            line.append(ch)
+            lineWidth += w
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
+    // MARK: Shapes
+
+    func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stroke: Double? = nil, fill: (Double, Double, Double)? = nil) {
+        cairo_rectangle(cr, x, y, w, h)
+        if let fill {
+            cairo_set_source_rgb(cr, fill.0, fill.1, fill.2)
+            if stroke != nil { cairo_fill_preserve(cr) } else { cairo_fill(cr) }
+        }
+        if let stroke {
+            cairo_set_source_rgb(cr, 0, 0, 0)
+            cairo_set_line_width(cr, Self.mm(points: stroke))
+            cairo_stroke(cr)
+        }
+        cairo_new_path(cr)
+    }
+
+    func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, points: Double) {
+        cairo_move_to(cr, x1, y1)
+        cairo_line_to(cr, x2, y2)
+        cairo_set_source_rgb(cr, 0, 0, 0)
+        cairo_set_line_width(cr, Self.mm(points: points))
+        cairo_stroke(cr)
+    }
+
+    // MARK: Images
+
+    /// Paints `ink` through the A8 coverage image `mask` (the 公印), top-left at (x, y), `width` mm wide.
+    func stamp(_ mask: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double),
+               x: Double, y: Double, width: Double) {
+        cairo_save(cr)
+        cairo_translate(cr, x, y)
+        let s = width / Double(pixelWidth)
+        cairo_scale(cr, s, s)
+        cairo_set_source_rgb(cr, ink.red, ink.green, ink.blue)
+        let pattern = cairo_pattern_create_for_surface(mask)
+        cairo_pattern_set_filter(pattern, CAIRO_FILTER_GOOD)
+        cairo_mask(cr, pattern)
+        cairo_pattern_destroy(pattern)
+        cairo_restore(cr)
+    }
+
+    /// The QR code of `text` (error correction M, automatic version, mixed modes so Base45 text uses the
+    /// alphanumeric mode) with a 4-module quiet zone, as an A8 mask scaled without smoothing to `size` mm.
+    func qr(_ text: String, x: Double, y: Double, size: Double) throws {
+        guard let code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else {
+            throw RenderError.qrEncodingFailed(length: text.utf8.count)
+        }
+        defer { QRcode_free(code) }
+        let n = Int(code.pointee.width)
+        let quiet = 4
+        let total = n + 2 * quiet
+        guard let mask = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(total), Int32(total)) else {
+            throw RenderError.cairo(status: "no QR image")
+        }
+        defer { cairo_surface_destroy(mask) }
+        cairo_surface_flush(mask)
+        let stride = Int(cairo_image_surface_get_stride(mask))
+        guard let pixels = cairo_image_surface_get_data(mask) else { throw RenderError.cairo(status: "no QR pixels") }
+        pixels.update(repeating: 0, count: stride * total)
+        let modules = code.pointee.data!
+        for r in 0..<n {
+            let row = pixels + (r + quiet) * stride + quiet
+            for c in 0..<n where modules[r * n + c] & 1 == 1 { row[c] = 255 }
+        }
+        cairo_surface_mark_dirty(mask)
+        cairo_save(cr)
+        cairo_rectangle(cr, x, y, size, size)
+        cairo_set_source_rgb(cr, 1, 1, 1)
+        cairo_fill(cr)
+        cairo_translate(cr, x, y)
+        let s = size / Double(total)
+        cairo_scale(cr, s, s)
+        cairo_set_source_rgb(cr, 0, 0, 0)
+        let pattern = cairo_pattern_create_for_surface(mask)
+        cairo_pattern_set_filter(pattern, CAIRO_FILTER_NEAREST)
+        cairo_mask(cr, pattern)
+        cairo_pattern_destroy(pattern)
+        cairo_restore(cr)
+    }
+}
+
+/// Small text helpers shared by the loader and the renderer.
+enum RenderText {
+    /// Characters that must not start a line (行頭禁則).
+    static let noLineStart: Set<Character> = Set("、。，．）」』】〕〉》ー・：；？！ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々,.)]:;?!")
+    /// Characters that must not end a line (行末禁則).
+    static let noLineEnd: Set<Character> = Set("（「『【〔〈《([")
+
+    /// `U+20BB7` form, so an error names a character without printing personal data.
+    static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+}

@@ -1,0 +1,106 @@
+import KofuDomain
+
+/// Millimetres on an A4 page, origin at the top left.
+let pageWidthMM = 210.0
+let pageHeightMM = 297.0
+
+/// A text with `{field}` placeholders, parsed and checked at load time.
+struct TextTemplate: Sendable {
+    enum Piece: Sendable {
+        case literal(String)
+        case field(name: String, Field)
+    }
+    var pieces: [Piece]
+    var isEmpty: Bool { pieces.isEmpty }
+}
+
+/// Which pages of a certificate an element appears on.
+enum PageSelection: String, Sendable {
+    case all, first, last
+    /// Every page but the last (e.g. 「次頁に続く」).
+    case notLast = "not_last"
+
+    func includes(page: Int, of count: Int) -> Bool {
+        switch self {
+        case .all: true
+        case .first: page == 1
+        case .last: page == count
+        case .notLast: page < count
+        }
+    }
+}
+
+enum Alignment: String, Sendable { case left, center, right }
+
+/// A positioned line (or wrapped paragraph) of text. `y` is the baseline of the first line.
+struct TextElement: Sendable {
+    var text: TextTemplate
+    var x: Double
+    var y: Double
+    /// Font size in points.
+    var size: Double
+    var align: Alignment
+    /// When set, the text wraps within this width (kinsoku rules applied).
+    var width: Double?
+    var lineHeight: Double
+    var pages: PageSelection
+    var letterSpacing: Double
+}
+
+/// A label/value grid with ruled cells (宛名 block, income figures, vehicle details).
+struct GridElement: Sendable {
+    struct Row: Sendable { var label: TextTemplate; var value: TextTemplate }
+    var x: Double
+    var y: Double
+    var width: Double
+    var labelWidth: Double
+    var rowHeight: Double
+    var size: Double
+    var rows: [Row]
+    var pages: PageSelection
+    var valueAlign: Alignment
+}
+
+/// The paginated table of a 納税証明書.
+struct TableElement: Sendable {
+    struct Column: Sendable { var header: String; var value: TextTemplate; var width: Double; var align: Alignment }
+    var x: Double
+    var y: Double
+    /// The lowest y a row may reach; rows beyond it go to the next page.
+    var bottom: Double
+    var rowHeight: Double
+    var headerHeight: Double
+    var size: Double
+    var columns: [Column]
+    var subtotalLabel: String
+    var width: Double { columns.reduce(0) { $0 + $1.width } }
+    var rowsPerPage: Int { max(1, Int(((bottom - y - headerHeight) / rowHeight).rounded(.down))) }
+}
+
+/// The 公印 image: its left edge, top, width (height follows the image's aspect ratio).
+struct SealElement: Sendable { var x: Double; var y: Double; var width: Double; var pages: PageSelection }
+
+/// The QR code: its top-left corner (including the 4-module quiet zone) and its width.
+struct QRElement: Sendable { var x: Double; var y: Double; var size: Double }
+
+/// 地紋: the anti-copy ground pattern with its hidden warning word, and the microtext lines.
+struct GroundElement: Sendable {
+    var warning: String
+    var warningSize: Double
+    var microtext: TextTemplate
+    var microtextSize: Double
+    var gray: Double
+}
+
+/// One certificate kind's layout, loaded from `Templates/<kind>.yaml`.
+struct Template: Sendable {
+    var kind: CertificateKind
+    var file: String
+    var texts: [TextElement]
+    var grids: [GridElement]
+    var table: TableElement?
+    var seal: SealElement
+    var qr: QRElement
+    var ground: GroundElement?
+    var frame: Bool
+}
