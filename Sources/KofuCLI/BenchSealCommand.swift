@@ -23,7 +23,7 @@ struct BenchSealCommand: AsyncParsableCommand {
         let items = TaxItem.allCases.map { item in
             TaxPaymentItem(taxItem: item, installments: (1...4).map { n in
                 Levy(fiscalYear: fy, addresseeID: id, taxItem: item, noticeNo: "N\(n)", installment: n,
-                     assessed: 123_400, paid: 123_400, dueDate: LocalDate(year: 2026, month: 3 + 3 * n, day: 30)!,
+                     assessed: 123_400, paid: 123_400, dueDate: LocalDate(year: n == 4 ? 2027 : 2026, month: [6, 8, 10, 1][n - 1], day: 28)!,
                      paidDate: nil, paymentStatus: .confirmed)
             })
         }

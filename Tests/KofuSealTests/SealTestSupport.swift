@@ -32,7 +32,7 @@ enum SealSamples {
             TaxPaymentItem(taxItem: item, installments: (1...4).map { n in
                 Levy(fiscalYear: FiscalYear(2026), addresseeID: addressee, taxItem: item, noticeNo: "T\(i)\(n)",
                      installment: n, assessed: 12_345_600 + i * 1_000, paid: n == 4 && i == 2 ? 0 : 12_345_600 + i * 1_000,
-                     dueDate: LocalDate(year: 2026, month: 3 + 3 * n, day: 30)!, paidDate: nil, paymentStatus: .confirmed)
+                     dueDate: LocalDate(year: n == 4 ? 2027 : 2026, month: [6, 8, 10, 1][n - 1], day: 28)!, paidDate: nil, paymentStatus: .confirmed)
             })
         }
     }

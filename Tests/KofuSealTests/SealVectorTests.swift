@@ -138,8 +138,8 @@ import Testing
         kid[4] ^= 0xFF
         try add("tampered_key_id", "valid_income_taxation_456 with the first key id byte changed.",
                 "KF1:" + Base45.encode(kid + signature), .unknownKey)
-        try add("malformed_prefix", "Wrong prefix (KF2:).", "KF2:" + good.dropFirst(4), .malformed, withFields: false)
-        try add("malformed_base45", "A lower-case letter is not Base45.", good.prefix(4) + "a" + good.dropFirst(5), .malformed, withFields: false)
+        try add("malformed_prefix", "Wrong prefix (KF2:).", "KF2:" + String(good.dropFirst(4)), .malformed, withFields: false)
+        try add("malformed_base45", "A lower-case letter is not Base45.", String(good.prefix(4)) + "a" + String(good.dropFirst(5)), .malformed, withFields: false)
         try add("malformed_truncated", "The last Base45 group removed (signature short by 2 bytes).", String(good.dropLast(3)), .malformed, withFields: false)
         var version = payload
         version[0] = 2

@@ -1,3 +1,4 @@
+import Foundation
 import KofuCrypto
 import KofuDomain
 import Testing
@@ -101,15 +102,16 @@ import Testing
         let keys = try SealTestKeys()
         let v = keys.verifier()
         let good = try keys.signer.seal(SealSamples.certificate(.nonTaxation))
-        for (text, error) in [
-            ("", SealFormatError.missingPrefix),
+        let cases: [(String, SealFormatError)] = [
+            ("", .missingPrefix),
             ("KF2:" + good.dropFirst(4), .missingPrefix),
             ("kf1:" + good.dropFirst(4), .missingPrefix),
             (good + "A", .notBase45),
             (good.lowercased().replacingOccurrences(of: "kf1:", with: "KF1:"), .notBase45),
             ("KF1:" + Base45.encode([1] + [UInt8](repeating: 0, count: 64)), .truncated),
             ("KF1:" + Base45.encode([UInt8](repeating: 0, count: 64)), .truncated),
-        ] {
+        ]
+        for (text, error) in cases {
             let r = v.verify(text, at: today)
             #expect(r.outcome == .malformed)
             #expect(r.formatError == error)
