@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import KofuCrypto
+import KofuDomain
+import KofuSeal
+
+/// `kofu bench seal`: seal signing and verification speed on one core, with a throwaway key and a
+/// fictional 納税証明書 with five tax items (the largest seal).
+struct BenchSealCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Measure seals signed and verified per second on one core (target >= 5,000 signatures/s).")
+
+    @Option(name: .long, help: "Seals to sign and to verify in each timed run.")
+    var iterations: Int = 20_000
+
+    @Option(name: .long, help: "Timed runs; the best run is reported.")
+    var runs: Int = 3
+
+    static func sampleCertificate() -> Certificate {
+        let id = AddresseeID("900000000000001")!
+        let fy = FiscalYear(2026)
+        let items = TaxItem.allCases.map { item in
+            TaxPaymentItem(taxItem: item, installments: (1...4).map { n in
+                Levy(fiscalYear: fy, addresseeID: id, taxItem: item, noticeNo: "N\(n)", installment: n,
+                     assessed: 123_400, paid: 123_400, dueDate: LocalDate(year: n == 4 ? 2027 : 2026, month: [6, 8, 10, 1][n - 1], day: 28)!,
+                     paidDate: nil, paymentStatus: .confirmed)
+            })
+        }
+        return Certificate(
+            number: CertificateNumber(year: 2026, sequence: 1234567), issueDate: LocalDate(year: 2026, month: 11, day: 22)!,
+            fiscalYear: fy,
+            person: Person(addresseeID: id, name: "見本 花子", nameKana: "ミホン ハナコ", birthDate: LocalDate(year: 1980, month: 1, day: 2)!,
+                           sex: 2, postalCode: "1600000", address: "見本市見本町1-1", addressExtra: "", status: .resident,
+                           statusDate: LocalDate(year: 2000, month: 1, day: 1)!),
+            municipality: Municipality(code: "131041", name: "見本市", mayorTitle: "見本市長", mayorName: "見本 一郎"),
+            body: .taxPayment(items: items), feeYen: 300)
+    }
+
+    func run() async throws {
+        guard iterations > 0, runs > 0 else { throw ValidationError("--iterations and --runs must be positive") }
+        let key = try ECDSAP256.PrivateKey.generate()
+        let signer = SealSigner(privateKey: key)
+        let today = LocalDate(year: 2026, month: 11, day: 22)!
+        let ring = SealKeyring(entries: [SealKeyring.Entry(
+            municipalityCode: "131041", publicKey: key.publicKey, notBefore: today, signingUntil: nil,
+            notAfter: LocalDate(year: 2040, month: 1, day: 1)!)])
+        let verifier = SealVerifier(keyring: ring, municipalityCode: "131041")
+        let certificate = Self.sampleCertificate()
+        let sample = try signer.seal(certificate)
+        print("seal: \(sample.utf8.count) characters (5 tax items)")
+
+        let clock = ContinuousClock()
+        var bestSign = Duration.seconds(1_000_000), bestVerify = Duration.seconds(1_000_000)
+        var seals: [String] = []
+        seals.reserveCapacity(iterations)
+        for _ in 0..<runs {
+            seals.removeAll(keepingCapacity: true)
+            let s = try clock.measure {
+                for _ in 0..<iterations { seals.append(try signer.seal(certificate)) }
+            }
+            bestSign = min(bestSign, s)
+            var valid = 0
+            let v = clock.measure {
+                for seal in seals where verifier.verify(seal, at: today).isValid { valid += 1 }
+            }
+            guard valid == iterations else { throw ValidationError("a benchmark seal did not verify") }
+            bestVerify = min(bestVerify, v)
+        }
+        func perSecond(_ d: Duration) -> Int {
+            let (s, a) = d.components
+            return Int(Double(iterations) / (Double(s) + Double(a) / 1e18))
+        }
+        print("sign (payload + ECDSA P-256 + Base45): \(perSecond(bestSign)) seals/s on one core")
+        print("verify (Base45 + parse + ECDSA P-256): \(perSecond(bestVerify)) seals/s on one core")
+        print("iterations \(iterations), best of \(runs) runs")
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import KofuConfig
+import KofuCrypto
+import KofuDomain
+import KofuSeal
+
+/// `kofu verify <seal text>`: checks a seal offline and prints what it carries.
+///
+/// Exit codes (also in docs/seal.md): 0 valid, 3 malformed, 4 unknown key, 5 key expired,
+/// 6 key not yet valid, 7 bad signature, 8 other municipality; 1 when the keyring or configuration
+/// cannot be read, 64 for a usage error.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a QR seal text and print its decoded fields and the outcome.",
+        discussion: """
+            Quote the seal text: Base45 contains spaces. Pass - to read it from standard input \
+            (e.g. `zbarimg --raw -q page.png | kofu verify -`); one trailing newline is removed.
+            Exit codes: 0 valid, 3 malformed, 4 unknown_key, 5 key_expired, 6 key_not_yet_valid, \
+            7 bad_signature, 8 other_municipality, 1 keyring/configuration unreadable.
+            """)
+
+    @Argument(help: "The seal text (starting with KF1:), or - for standard input.")
+    var seal: String
+
+    @Option(name: .long, help: "Configuration file (default: KOFU_CONFIG or config/kofu.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "Keyring JSON file (default: seal.keyring from the configuration).")
+    var keyring: String?
+
+    @Option(name: .long, help: "Municipality code to verify for (default: municipality.code).")
+    var municipality: String?
+
+    @Option(name: .long, help: "Verify as of this date, YYYY-MM-DD (default: today in Japan).")
+    var date: String?
+
+    static func exitCode(_ o: SealVerification.Outcome) -> Int32 {
+        switch o {
+        case .valid: 0
+        case .malformed: 3
+        case .unknownKey: 4
+        case .keyExpired: 5
+        case .keyNotYetValid: 6
+        case .badSignature: 7
+        case .otherMunicipality: 8
+        }
+    }
+
+    func run() async throws {
+        var text = seal
+        if seal == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        // Only line ends are trimmed: a space is a Base45 character.
+        if text.hasSuffix("\n") { text.removeLast() }
+        if text.hasSuffix("\r") { text.removeLast() }
+
+        let asOf: LocalDate
+        if let date {
+            guard let d = LocalDate(iso: date) else { throw ValidationError("--date must be YYYY-MM-DD") }
+            asOf = d
+        } else {
+            asOf = KeysCommand.today()
+        }
+        let ring: SealKeyring
+        let code: String
+        do {
+            let cfg = try KofuConfiguration.load(file: config)
+            ring = try SealKeyring.load(file: keyring ?? cfg.sealSettings().keyringFile)
+            code = municipality ?? cfg.municipality.code
+        } catch {
+            FileHandle.standardError.write(Data("kofu verify: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let result = SealVerifier(keyring: ring, municipalityCode: code).verify(text, at: asOf)
+        for line in Self.describe(result) { print(line) }
+        throw ExitCode(Self.exitCode(result.outcome))
+    }
+
+    /// The report lines: decoded fields (marked unverified unless valid), then `result: <outcome>`.
+    static func describe(_ r: SealVerification) -> [String] {
+        var lines: [String] = []
+        if let p = r.payload {
+            if !r.isValid { lines.append("WARNING: the fields below are NOT verified") }
+            lines.append("format_version: \(p.version)")
+            lines.append("municipality_code: \(p.municipalityCode)")
+            lines.append("key_id: \(Hex.encode(p.keyID))")
+            lines.append("certificate_number: \(p.certificateNumber)")
+            lines.append("kind: \(p.kind.rawValue) (\(p.kind.title))")
+            lines.append("fiscal_year: \(p.fiscalYear)")
+            lines.append("issue_date: \(p.issueDate.iso)")
+            lines.append("name: \(p.name)")
+            lines.append("birth_date: \(p.birthDate.iso)")
+            switch p.figures {
+            case .taxPayment(let items):
+                for t in items {
+                    lines.append("tax_item: \(t.taxItem.code) \(t.taxItem.japaneseName) assessed=\(t.assessed) paid=\(t.paid) unpaid=\(t.unpaid)")
+                }
+            case .incomeTaxation(let totalIncome, let totalTax):
+                lines.append("total_income: \(totalIncome)")
+                lines.append("total_tax: \(totalTax)")
+            case .nonTaxation(let nonTaxed, let totalIncome):
+                lines.append("non_taxed: \(nonTaxed)")
+                lines.append("total_income: \(totalIncome)")
+            case .vehicleInspection(let plate, let paid, let validUntil):
+                lines.append("plate: \(plate)")
+                lines.append("paid: \(paid)")
+                lines.append("valid_until: \(validUntil.iso)")
+            }
+        }
+        if let k = r.key {
+            lines.append("key: not_before=\(k.notBefore.iso) signing_until=\(k.signingUntil?.iso ?? "-") not_after=\(k.notAfter.iso)")
+        }
+        if let e = r.formatError { lines.append("detail: \(e)") }
+        lines.append("result: \(r.outcome.rawValue)")
+        return lines
+    }
+}
