@@ -76,7 +76,6 @@ struct CSVParser {
     private(set) var column = 1
     /// Line of the first field of the record being parsed.
     private(set) var recordLine = 1
-    private var sawAnything = false
     let record = CSVRecord()
 
     /// Feeds `chunk`; calls `onRecord` for every complete record, `onError` for every syntax problem
@@ -84,7 +83,11 @@ struct CSVParser {
     mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>,
                        onRecord: (CSVRecord) throws -> Void,
                        onError: (CSVSyntaxError) throws -> Void) rethrows {
-        for b in chunk {
+        let n = chunk.count
+        var i = 0
+        while i < n {
+            let b = chunk[i]
+            i += 1
             if skipping {
                 advance(b)
                 if b == 10 {
@@ -125,16 +128,39 @@ struct CSVParser {
                     advance(b)
                     skipping = true
                 default:
-                    record.bytes.append(b)
-                    advance(b)
+                    // Fast path: copy the whole run of ordinary bytes up to the next special one.
+                    var j = i
+                    var chars = b & 0xC0 != 0x80 ? 1 : 0
+                    while j < n {
+                        let c = chunk[j]
+                        if c == 44 || c == 10 || c == 13 || c == 34 { break }
+                        if c & 0xC0 != 0x80 { chars += 1 }
+                        j += 1
+                    }
+                    record.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[(i - 1)..<j]))
+                    column += chars
+                    i = j
                 }
             case .quoted:
                 if b == 34 {
                     state = .quoteInQuoted
-                } else {
+                    advance(b)
+                } else if b == 10 {
                     record.bytes.append(b)
+                    advance(b)
+                } else {
+                    var j = i
+                    var chars = b & 0xC0 != 0x80 ? 1 : 0
+                    while j < n {
+                        let c = chunk[j]
+                        if c == 34 || c == 10 { break }
+                        if c & 0xC0 != 0x80 { chars += 1 }
+                        j += 1
+                    }
+                    record.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[(i - 1)..<j]))
+                    column += chars
+                    i = j
                 }
-                advance(b)
             case .quoteInQuoted:
                 switch b {
                 case 34:

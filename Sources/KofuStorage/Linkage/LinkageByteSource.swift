@@ -95,7 +95,7 @@ final class LinkageByteSource {
                 let rc = iconv(converter, &inPtr, &inLeft, &outPtr, &outLeft)
                 consumed = available - inLeft
                 produced = outBuf.count - outLeft
-                if rc == size_t(bitPattern: -1) {
+                if rc == -1 {
                     switch errno {
                     case EINVAL where !atEOF:
                         break

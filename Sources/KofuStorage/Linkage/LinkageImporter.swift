@@ -111,18 +111,34 @@ public struct LinkageImporter: Sendable {
 
         let log = ProblemLog(cap: maxProblems)
         let retention = self.retention
-        let results: [ImportReport.FileResult]
+        let sqlite = database.backend == .sqlite
+        // A large page cache for the bulk load only (B-tree inserts of millions of rows), then back to the default.
+        if sqlite { try await database.exclusive { db in try await db.raw("PRAGMA cache_size = -131072").run() } }
+        let outcome: Result<[ImportReport.FileResult], any Error>
         do {
-            results = try await database.transaction { db in
+            outcome = .success(try await database.transaction { db in
                 try await Self.apply(manifest: manifest, directory: directory, retention: retention, log: log,
                                      db: db, loadedAt: now())
+            })
+        } catch {
+            outcome = .failure(error)
+        }
+        if sqlite {
+            try await database.exclusive { db in
+                try await db.raw("PRAGMA cache_size = -2000").run()
+                // Fold the (large) WAL back into the database file and truncate it; after a rollback this also
+                // removes the rejected batch's page images from the -wal file.
+                try await db.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
             }
-        } catch is ProblemLog.Full {
-            throw LinkageRejection(problems: log.problems, stoppedAtCap: true)
-        } catch is ProblemLog.AlreadyImported {
+        }
+        let results: [ImportReport.FileResult]
+        switch outcome {
+        case .success(let r): results = r
+        case .failure(is ProblemLog.Full): throw LinkageRejection(problems: log.problems, stoppedAtCap: true)
+        case .failure(is ProblemLog.AlreadyImported):
             return ImportReport(batchID: manifest.batchID, alreadyImported: true, files: [], durationSeconds: elapsed())
-        } catch is ProblemLog.Rejected {
-            throw LinkageRejection(problems: log.problems)
+        case .failure(is ProblemLog.Rejected): throw LinkageRejection(problems: log.problems)
+        case .failure(let error): throw error
         }
         return ImportReport(batchID: manifest.batchID, alreadyImported: false, files: results, durationSeconds: elapsed())
     }
@@ -229,6 +245,7 @@ final class LinkageFileImport {
     private var suspects: [(cells: [SQLCell], line: Int, column: Int)] = []
     private var rowCells: [SQLCell] = []
     private let rowsPerStatement: Int
+    private var inFlight: Task<Void, any Error>?
 
     init(spec: LinkageFileSpec, entry: LinkageManifest.FileEntry, retention: RetentionWindow, log: ProblemLog) {
         self.spec = spec
@@ -240,6 +257,17 @@ final class LinkageFileImport {
     }
 
     func run(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
+        do {
+            try await parse(path: path, encoding: encoding, known: &known, db: db)
+            try await drain()
+        } catch {
+            // Never leave an insert running on the connection that is about to roll back.
+            try? await drain()
+            throw error
+        }
+    }
+
+    private func parse(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
         let source: LinkageByteSource
         do { source = try LinkageByteSource(path: path, encoding: encoding) } catch {
             try log.add(.init(file: spec.fileName, line: 1, column: 1, message: "cannot read the file"))
@@ -328,7 +356,7 @@ final class LinkageFileImport {
             var h = Hasher()
             for k in spec.key {
                 switch rowCells[k] {
-                case .text(let s): h.combine(s)
+                case .text(let s), .literal(let s): h.combine(s)
                 case .int(let v): h.combine(v)
                 case .null: h.combine(0 as UInt8)
                 }
@@ -370,6 +398,7 @@ final class LinkageFileImport {
         let clean = log.problems.isEmpty
         if clean { try await insertPending(db) } else { pending.removeAll(keepingCapacity: true) }
         guard !suspects.isEmpty else { return }
+        try await drain()
         let found = suspects
         suspects.removeAll()
         for s in found {
@@ -379,7 +408,7 @@ final class LinkageFileImport {
                 for k in spec.key {
                     let column = SQLIdentifier(spec.columns[k].name)
                     switch s.cells[k] {
-                    case .text(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
+                    case .text(let v), .literal(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
                     case .int(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
                     case .null: conditions.append(SQLBinaryExpression(column, .is, SQLLiteral.null))
                     }
@@ -394,20 +423,39 @@ final class LinkageFileImport {
             } else {
                 pending.append(contentsOf: s.cells)
                 try await insertPending(db)
+                try await drain()
             }
         }
     }
 
+    /// Hands the pending rows to a background insert and returns at once, so parsing the next chunk overlaps
+    /// with the database writing this one (one insert in flight at a time keeps memory bounded).
     private func insertPending(_ db: any SQLDatabase) async throws {
-        let width = spec.columns.count
+        guard !pending.isEmpty else { return }
+        let cells = pending
+        pending = []
+        pending.reserveCapacity(cells.count)
+        try await drain()
+        let table = spec.table
         let names = spec.columns.map(\.name)
-        var start = 0
-        while start < pending.count {
-            let end = min(pending.count, start + rowsPerStatement * width)
-            try await db.execute(sql: TaxDataBulkInsert(table: spec.table, columns: names, cells: pending[start..<end])) { _ in }
-            start = end
+        let width = names.count
+        let perStatement = rowsPerStatement * width
+        inFlight = Task {
+            var start = 0
+            while start < cells.count {
+                let end = min(cells.count, start + perStatement)
+                try await db.execute(sql: TaxDataBulkInsert(table: table, columns: names, cells: cells[start..<end])) { _ in }
+                start = end
+            }
         }
-        stored += pending.count / width
-        pending.removeAll(keepingCapacity: true)
+        stored += cells.count / width
+    }
+
+    /// Waits for the insert in flight, if any.
+    private func drain() async throws {
+        if let task = inFlight {
+            inFlight = nil
+            try await task.value
+        }
     }
 }

@@ -129,10 +129,7 @@ public struct LinkageManifest: Sendable {
                     at(fileName, "files.\(fileName): expected {\"rows\": N, \"sha256\": \"…\"}", after: "files")
                     continue
                 }
-                let rows = (obj["rows"] as? NSNumber).flatMap { n -> Int? in
-                    let i = n.intValue
-                    return n.doubleValue == Double(i) && i >= 0 ? i : nil
-                }
+                let rows = Self.wholeNumber(obj["rows"])
                 if rows == nil { at("rows", "files.\(fileName).rows: expected a non-negative whole number", after: fileName) }
                 let sha = (obj["sha256"] as? String)?.lowercased()
                 let shaOK = sha.map { $0.utf8.count == 64 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } } ?? false
@@ -154,6 +151,16 @@ public struct LinkageManifest: Sendable {
         entries.sort { knownFiles.firstIndex(of: $0.name)! < knownFiles.firstIndex(of: $1.name)! }
         return LinkageManifest(batchID: batchID, municipalityCode: code, extractedAt: extractedAt,
                                encoding: encoding, files: entries)
+    }
+
+    private static func wholeNumber(_ value: Any?) -> Int? {
+        if let n = value as? NSNumber {
+            let d = n.doubleValue
+            guard d >= 0, d < 1e15, d == d.rounded() else { return nil }
+            return Int(d)
+        }
+        if let i = value as? Int { return i >= 0 ? i : nil }
+        return nil
     }
 
     /// Line and column (1-based, in characters) of the first `needle` in `text` (after `after`, if found).

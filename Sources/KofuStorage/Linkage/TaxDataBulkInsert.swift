@@ -1,7 +1,8 @@
 import SQLKit
 
-/// A multi-row `INSERT INTO t (…) VALUES (…), (…), …` from row-major cells. NULLs are written as literals;
-/// everything else is a bound parameter (`?` on SQLite, `$n` on PostgreSQL).
+/// A multi-row `INSERT INTO t (…) VALUES (…), (…), …` from row-major cells. Free text is a bound parameter
+/// (`?` on SQLite, `$n` on PostgreSQL); integers, NULL and validated codes/dates (`SQLCell.literal`) are
+/// written inline, which keeps the per-value cost of SQLKit's `Encodable` binds off most columns.
 struct TaxDataBulkInsert: SQLExpression {
     let table: String
     let columns: [String]
@@ -19,7 +20,8 @@ struct TaxDataBulkInsert: SQLExpression {
                 if c > 0 { serializer.write(", ") }
                 switch cells[i + c] {
                 case .text(let s): serializer.write(bind: s)
-                case .int(let v): serializer.write(bind: v)
+                case .literal(let s): serializer.write("'\(s)'")
+                case .int(let v): serializer.write(String(v))
                 case .null: serializer.write("NULL")
                 }
             }

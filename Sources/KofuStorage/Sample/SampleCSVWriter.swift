@@ -14,7 +14,7 @@ final class SampleCSVWriter {
     init(directory: String, name: String, header: [String]) throws {
         self.name = name
         let path = (directory as NSString).appendingPathComponent(name)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let h = FileHandle(forWritingAtPath: path) else { throw SampleBatchError.cannotWrite(name) }
         handle = h
         buffer.reserveCapacity(1 << 21)
