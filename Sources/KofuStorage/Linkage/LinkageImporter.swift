@@ -1,0 +1,461 @@
+import Foundation
+import KofuDomain
+import SQLKit
+
+/// 直近N年度: the fiscal years Kofu holds, counted back from the current one.
+public struct RetentionWindow: Sendable, Hashable, Codable {
+    /// How many fiscal years are kept (4 by default, `retention.fiscal_years`).
+    public let years: Int
+    /// The current fiscal year (the one today falls in, in Japan).
+    public let latest: FiscalYear
+
+    public init(years: Int, latest: FiscalYear) {
+        self.years = max(1, years)
+        self.latest = latest
+    }
+
+    /// The window ending with the fiscal year `today` falls in.
+    public init(years: Int, today: LocalDate) {
+        self.init(years: years, latest: today.fiscalYear)
+    }
+
+    /// The oldest fiscal year still held.
+    public var oldest: FiscalYear { FiscalYear(latest.year - years + 1) }
+
+    /// Whether rows of `year` are kept (later years are kept too: they are not old).
+    public func contains(_ year: FiscalYear) -> Bool { year >= oldest }
+}
+
+/// What an import did.
+public struct ImportReport: Sendable, Codable, Hashable {
+    /// One file's outcome.
+    public struct FileResult: Sendable, Codable, Hashable {
+        public var file: String
+        /// Rows stored.
+        public var rows: Int
+        /// Rows of fiscal years older than the retention window: read, checked, not stored.
+        public var skippedRows: Int
+    }
+
+    public var batchID: String
+    /// True when this batch id had already been imported: nothing was read or changed.
+    public var alreadyImported: Bool
+    public var files: [FileResult]
+    /// Wall-clock time of the whole import.
+    public var durationSeconds: Double
+
+    /// Every data row read (stored plus skipped).
+    public var totalRows: Int { files.reduce(0) { $0 + $1.rows + $1.skippedRows } }
+
+    /// One line for people, e.g. `batch 20261122-01 imported: 1,234 rows (12 skipped, out of retention) in 0.4 s`.
+    public var summary: String {
+        if alreadyImported { return "batch \(batchID) was already imported; nothing changed" }
+        let stored = files.reduce(0) { $0 + $1.rows }
+        let skipped = files.reduce(0) { $0 + $1.skippedRows }
+        return "batch \(batchID) imported: \(stored) rows stored, \(skipped) skipped (older than the retention window) "
+            + "in \(String(format: "%.2f", durationSeconds)) s"
+    }
+}
+
+/// 日次連携の取込: checks a linkage batch (LINKAGE.md) completely and applies it in one transaction.
+///
+/// Order: the manifest (municipality, check digit, encoding), the batch id (a repeat is a no-op), every
+/// listed file's SHA-256, then one transaction that replaces each listed data set while parsing and
+/// checking its rows as a stream. Any problem anywhere rolls the whole transaction back, so the stored
+/// data is either entirely the old or entirely the new; every problem found is reported, up to
+/// `maxProblems`.
+public struct LinkageImporter: Sendable {
+    public let database: KofuDatabase
+    /// The municipality this server serves; a batch for another one is rejected.
+    public let municipalityCode: String
+    public let retention: RetentionWindow
+    public let maxProblems: Int
+
+    public init(database: KofuDatabase, municipalityCode: String, retention: RetentionWindow, maxProblems: Int = 1000) {
+        self.database = database
+        self.municipalityCode = municipalityCode
+        self.retention = retention
+        self.maxProblems = max(1, maxProblems)
+    }
+
+    /// Imports the batch in `directory`. Throws `LinkageRejection` (nothing changed) when the batch has problems.
+    public func importBatch(at directory: String, now: @Sendable () -> Date = { Date() }) async throws -> ImportReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        var manifestProblems: [LinkageProblem] = []
+        guard let manifest = LinkageManifest.load(directory: directory, expectedMunicipality: municipalityCode,
+                                                  problems: &manifestProblems) else {
+            throw LinkageRejection(problems: manifestProblems)
+        }
+        if try await isImported(manifest.batchID) {
+            return ImportReport(batchID: manifest.batchID, alreadyImported: true, files: [], durationSeconds: elapsed())
+        }
+        // Digests first: a file that is not what the manifest describes is not parsed at all.
+        let manifestText = String(decoding: FileManager.default.contents(
+            atPath: (directory as NSString).appendingPathComponent("manifest.json")) ?? Data(), as: UTF8.self)
+        var digestProblems: [LinkageProblem] = []
+        for entry in manifest.files {
+            let path = (directory as NSString).appendingPathComponent(entry.name)
+            let (line, column) = LinkageManifest.locate("\"sha256\"", in: manifestText, after: "\"\(entry.name)\"")
+            do {
+                let (sha, _) = try LinkageByteSource.digest(path: path)
+                if sha != entry.sha256 {
+                    digestProblems.append(.init(file: "manifest.json", line: line, column: column,
+                        message: "files.\(entry.name).sha256: the file's SHA-256 does not match (altered or truncated file)"))
+                }
+            } catch {
+                digestProblems.append(.init(file: entry.name, line: 1, column: 1, message: "cannot read the file"))
+            }
+        }
+        if !digestProblems.isEmpty { throw LinkageRejection(problems: digestProblems) }
+
+        let log = ProblemLog(cap: maxProblems)
+        let retention = self.retention
+        let sqlite = database.backend == .sqlite
+        // A large page cache for the bulk load only (B-tree inserts of millions of rows), then back to the default.
+        if sqlite { try await database.exclusive { db in try await db.raw("PRAGMA cache_size = -131072").run() } }
+        let outcome: Result<[ImportReport.FileResult], any Error>
+        do {
+            outcome = .success(try await database.transaction { db in
+                try await Self.apply(manifest: manifest, directory: directory, retention: retention, log: log,
+                                     db: db, loadedAt: now())
+            })
+        } catch {
+            outcome = .failure(error)
+        }
+        if sqlite {
+            try await database.exclusive { db in
+                try await db.raw("PRAGMA cache_size = -2000").run()
+                // Fold the (large) WAL back into the database file and truncate it; after a rollback this also
+                // removes the rejected batch's page images from the -wal file.
+                try await db.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+            }
+        }
+        let results: [ImportReport.FileResult]
+        switch outcome {
+        case .success(let r): results = r
+        case .failure(is ProblemLog.Full): throw LinkageRejection(problems: log.problems, stoppedAtCap: true)
+        case .failure(is ProblemLog.AlreadyImported):
+            return ImportReport(batchID: manifest.batchID, alreadyImported: true, files: [], durationSeconds: elapsed())
+        case .failure(is ProblemLog.Rejected): throw LinkageRejection(problems: log.problems)
+        case .failure(let error): throw error
+        }
+        return ImportReport(batchID: manifest.batchID, alreadyImported: false, files: results, durationSeconds: elapsed())
+    }
+
+    private func isImported(_ batchID: String) async throws -> Bool {
+        try await database.read { db in
+            try await db.raw("SELECT batch_id FROM tax_batches WHERE batch_id = \(bind: batchID)").first() != nil
+        }
+    }
+
+    private static func apply(manifest: LinkageManifest, directory: String, retention: RetentionWindow, log: ProblemLog,
+                              db: any SQLDatabase, loadedAt: Date) async throws -> [ImportReport.FileResult] {
+        // Another node may have imported the same batch meanwhile; inside the transaction this is exact.
+        if try await db.raw("SELECT batch_id FROM tax_batches WHERE batch_id = \(bind: manifest.batchID)").first() != nil {
+            throw ProblemLog.AlreadyImported()
+        }
+        let listed = Set(manifest.files.map(\.name))
+        var known = Set<UInt64>()
+        if !listed.contains("residents.csv") {
+            for row in try await db.raw("SELECT addressee_id FROM tax_residents").all() {
+                if let p = packAddressee(try row.decode(column: "addressee_id", as: String.self)) { known.insert(p) }
+            }
+        }
+        var results: [ImportReport.FileResult] = []
+        for entry in manifest.files {
+            guard let spec = LinkageFileSpec.all[entry.name] else { continue }
+            try await db.raw("DELETE FROM \(unsafeRaw: spec.table)").run()
+            let path = (directory as NSString).appendingPathComponent(entry.name)
+            let file = LinkageFileImport(spec: spec, entry: entry, retention: retention, log: log)
+            if spec.addresseeReference == nil { known.removeAll(keepingCapacity: true) }
+            try await file.run(path: path, encoding: manifest.encoding, known: &known, db: db)
+            results.append(.init(file: entry.name, rows: file.stored, skippedRows: file.skipped))
+        }
+        if listed.contains("residents.csv") {
+            // Data sets not in this batch must not be left pointing at addressees the new residents.csv dropped.
+            for spec in [LinkageFileSpec.cards, .restrictions, .assessments, .levies, .vehicles] where !listed.contains(spec.fileName) {
+                let row = try await db.raw("""
+                    SELECT COUNT(*) AS n FROM \(unsafeRaw: spec.table) t WHERE NOT EXISTS
+                    (SELECT 1 FROM tax_residents r WHERE r.addressee_id = t.addressee_id)
+                    """).first()
+                let orphans = try row?.decode(column: "n", as: Int.self) ?? 0
+                if orphans > 0 {
+                    try log.add(.init(file: "residents.csv", line: 1, column: 1, message:
+                        "\(orphans) rows of the held \(spec.fileName) data refer to addressees missing from this residents.csv; send \(spec.fileName) in the same batch"))
+                }
+            }
+        }
+        if !log.problems.isEmpty { throw ProblemLog.Rejected() }
+        let loaded = TaxDataTime.format(loadedAt)
+        let extracted = TaxDataTime.format(manifest.extractedAt)
+        try await db.raw("""
+            INSERT INTO tax_batches (batch_id, municipality_code, extracted_at, loaded_at, files)
+            VALUES (\(bind: manifest.batchID), \(bind: manifest.municipalityCode), \(bind: extracted), \(bind: loaded),
+                    \(bind: manifest.files.map(\.name).joined(separator: ",")))
+            """).run()
+        for result in results {
+            let dataSet = LinkageFileSpec.all[result.file]!.dataSet
+            try await db.raw("DELETE FROM tax_freshness WHERE data_set = \(bind: dataSet)").run()
+            try await db.raw("""
+                INSERT INTO tax_freshness (data_set, batch_id, extracted_at, loaded_at, row_count)
+                VALUES (\(bind: dataSet), \(bind: manifest.batchID), \(bind: extracted), \(bind: loaded), \(bind: result.rows))
+                """).run()
+        }
+        return results
+    }
+}
+
+/// Problems of one import, shared by the files of a batch.
+final class ProblemLog: @unchecked Sendable {
+    /// The cap was reached; the import stops looking.
+    struct Full: Error {}
+    /// Problems were found (or the batch turned out to be imported already); roll back.
+    struct Rejected: Error {}
+    struct AlreadyImported: Error {}
+
+    let cap: Int
+    private(set) var problems: [LinkageProblem] = []
+
+    init(cap: Int) { self.cap = cap }
+
+    func add(_ p: LinkageProblem) throws {
+        problems.append(p)
+        if problems.count >= cap { throw Full() }
+    }
+}
+
+/// One linkage file being parsed, checked and inserted.
+final class LinkageFileImport {
+    let spec: LinkageFileSpec
+    let entry: LinkageManifest.FileEntry
+    let retention: RetentionWindow
+    let log: ProblemLog
+    private(set) var stored = 0
+    private(set) var skipped = 0
+    private var dataRows = 0
+    private var lastLine = 1
+    /// CSV field index of each spec column, once the header is read.
+    private var fieldIndex: [Int]?
+    private var headerCount = 0
+    private var headerFailed = false
+    private var pending: [SQLCell] = []
+    private var keyHashes = Set<Int>()
+    /// Rows whose key hash was seen before: duplicates, or (rarely) hash collisions, decided against the table.
+    private var suspects: [(cells: [SQLCell], line: Int, column: Int)] = []
+    private var rowCells: [SQLCell] = []
+    private let rowsPerStatement: Int
+    private var inFlight: Task<Void, any Error>?
+
+    init(spec: LinkageFileSpec, entry: LinkageManifest.FileEntry, retention: RetentionWindow, log: ProblemLog) {
+        self.spec = spec
+        self.entry = entry
+        self.retention = retention
+        self.log = log
+        rowsPerStatement = TaxDataBulkInsert.rowsPerStatement(columns: spec.columns.count)
+        pending.reserveCapacity(rowsPerStatement * spec.columns.count)
+    }
+
+    func run(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
+        do {
+            try await parse(path: path, encoding: encoding, known: &known, db: db)
+            try await drain()
+        } catch {
+            // Never leave an insert running on the connection that is about to roll back.
+            try? await drain()
+            throw error
+        }
+    }
+
+    private func parse(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
+        let source: LinkageByteSource
+        do { source = try LinkageByteSource(path: path, encoding: encoding) } catch {
+            try log.add(.init(file: spec.fileName, line: 1, column: 1, message: "cannot read the file"))
+            return
+        }
+        var parser = CSVParser()
+        let name = spec.fileName
+        while true {
+            let chunk: [UInt8]?
+            do { chunk = try source.next() } catch ByteSourceError.invalidSequence(let byte) {
+                try log.add(.init(file: name, line: parser.line, column: parser.column,
+                                  message: "invalid \(encoding.rawValue) byte sequence (0x\(String(byte, radix: 16, uppercase: true)))"))
+                return
+            }
+            guard let chunk else { break }
+            try chunk.withUnsafeBufferPointer { buf in
+                try parser.feed(buf, onRecord: { try self.handle($0, known: &known) }, onError: { e in
+                    try self.log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
+                })
+            }
+            if headerFailed { return }
+            try await flush(db)
+        }
+        try parser.finish(onRecord: { try self.handle($0, known: &known) }, onError: { e in
+            try self.log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
+        })
+        if headerFailed { return }
+        if fieldIndex == nil {
+            try log.add(.init(file: name, line: 1, column: 1, message: "the file is empty (no header line)"))
+            return
+        }
+        try await flush(db)
+        if dataRows != entry.rows {
+            try log.add(.init(file: name, line: parser.line, column: parser.column,
+                              message: "manifest.json lists \(entry.rows) rows, the file has \(dataRows) (truncated file?)"))
+        }
+    }
+
+    private func handle(_ r: CSVRecord, known: inout Set<UInt64>) throws {
+        guard let fieldIndex else {
+            try readHeader(r)
+            return
+        }
+        dataRows += 1
+        lastLine = r.endLine
+        if r.count != headerCount {
+            let (line, column) = r.count > headerCount ? (r.lines[headerCount], r.columns[headerCount]) : (r.endLine, r.endColumn)
+            try log.add(.init(file: spec.fileName, line: line, column: column,
+                              message: "the record has \(r.count) fields, the header has \(headerCount)"))
+            return
+        }
+        rowCells.removeAll(keepingCapacity: true)
+        var bad = false
+        for (c, column) in spec.columns.enumerated() {
+            let i = fieldIndex[c]
+            switch column.kind.convert(r, i, name: column.name) {
+            case .success(let cell): rowCells.append(cell)
+            case .failure(let e):
+                bad = true
+                rowCells.append(.null)
+                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i], message: e.message))
+            }
+        }
+        if let fy = spec.fiscalYear, case .int(let year) = rowCells[fy], !retention.contains(FiscalYear(year)) {
+            if !bad { skipped += 1 }
+            return
+        }
+        if let ref = spec.addresseeReference {
+            let i = fieldIndex[ref]
+            if let p = packAddressee(r, i), !known.contains(p) {
+                bad = true
+                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i],
+                                  message: "addressee_id: no such addressee in residents"))
+            }
+        } else if let p = packAddressee(r, fieldIndex[spec.key[0]]) {
+            // residents.csv: the addressee set is both the reference list and the duplicate check, exactly.
+            if !known.insert(p).inserted {
+                let i = fieldIndex[spec.key[0]]
+                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i],
+                                  message: "duplicate key (addressee_id): the row repeats an earlier one"))
+                return
+            }
+        }
+        if bad { return }
+        if spec.addresseeReference != nil {
+            var h = Hasher()
+            for k in spec.key {
+                switch rowCells[k] {
+                case .text(let s), .literal(let s): h.combine(s)
+                case .int(let v): h.combine(v)
+                case .null: h.combine(0 as UInt8)
+                }
+            }
+            if !keyHashes.insert(h.finalize()).inserted {
+                let i = fieldIndex[spec.key[0]]
+                suspects.append((rowCells, r.lines[i], r.columns[i]))
+                return
+            }
+        }
+        pending.append(contentsOf: rowCells)
+    }
+
+    private func readHeader(_ r: CSVRecord) throws {
+        var positions: [String: Int] = [:]
+        for i in 0..<r.count {
+            guard var name = r.string(i) else { continue }
+            if i == 0, name.hasPrefix("\u{FEFF}") { name.removeFirst() }
+            name = name.trimmingCharacters(in: .whitespaces)
+            if positions[name] == nil { positions[name] = i }
+        }
+        var index: [Int] = []
+        for column in spec.columns {
+            if let i = positions[column.name] {
+                index.append(i)
+            } else {
+                headerFailed = true
+                try log.add(.init(file: spec.fileName, line: r.lines[0], column: r.columns[0],
+                                  message: "missing required column \(column.name)"))
+            }
+        }
+        headerCount = r.count
+        if !headerFailed { fieldIndex = index }
+    }
+
+    /// Inserts pending rows (while the batch has no problems: a failing batch is rolled back anyway)
+    /// and settles suspected duplicates.
+    private func flush(_ db: any SQLDatabase) async throws {
+        let clean = log.problems.isEmpty
+        if clean { try await insertPending(db) } else { pending.removeAll(keepingCapacity: true) }
+        guard !suspects.isEmpty else { return }
+        try await drain()
+        let found = suspects
+        suspects.removeAll()
+        for s in found {
+            var duplicate = true
+            if clean && log.problems.isEmpty {
+                var conditions: [any SQLExpression] = []
+                for k in spec.key {
+                    let column = SQLIdentifier(spec.columns[k].name)
+                    switch s.cells[k] {
+                    case .text(let v), .literal(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
+                    case .int(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
+                    case .null: conditions.append(SQLBinaryExpression(column, .is, SQLLiteral.null))
+                    }
+                }
+                let query = db.select().column(SQLLiteral.numeric("1")).from(spec.table)
+                for c in conditions { query.where(c) }
+                duplicate = try await query.first() != nil
+            }
+            if duplicate {
+                try log.add(.init(file: spec.fileName, line: s.line, column: s.column,
+                                  message: "duplicate key (\(spec.key.map { spec.columns[$0].name }.joined(separator: ", "))): the row repeats an earlier one"))
+            } else {
+                pending.append(contentsOf: s.cells)
+                try await insertPending(db)
+                try await drain()
+            }
+        }
+    }
+
+    /// Hands the pending rows to a background insert and returns at once, so parsing the next chunk overlaps
+    /// with the database writing this one (one insert in flight at a time keeps memory bounded).
+    private func insertPending(_ db: any SQLDatabase) async throws {
+        guard !pending.isEmpty else { return }
+        let cells = pending
+        pending = []
+        pending.reserveCapacity(cells.count)
+        try await drain()
+        let table = spec.table
+        let names = spec.columns.map(\.name)
+        let width = names.count
+        let perStatement = rowsPerStatement * width
+        inFlight = Task {
+            var start = 0
+            while start < cells.count {
+                let end = min(cells.count, start + perStatement)
+                try await db.execute(sql: TaxDataBulkInsert(table: table, columns: names, cells: cells[start..<end])) { _ in }
+                start = end
+            }
+        }
+        stored += cells.count / width
+    }
+
+    /// Waits for the insert in flight, if any.
+    private func drain() async throws {
+        if let task = inFlight {
+            inFlight = nil
+            try await task.value
+        }
+    }
+}

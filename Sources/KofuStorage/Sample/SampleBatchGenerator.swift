@@ -1,0 +1,509 @@
+import Foundation
+import KofuDomain
+
+/// The sample generator could not write its batch.
+public enum SampleBatchError: Error, CustomStringConvertible {
+    case cannotWrite(String)
+    case invalidMunicipality(String)
+    case tooFewPeople(minimum: Int)
+
+    public var description: String {
+        switch self {
+        case .cannotWrite(let file): "cannot write \(file)"
+        case .invalidMunicipality(let code): "\(code) is not a municipality code with a valid check digit"
+        case .tooFewPeople(let minimum): "a sample batch needs at least \(minimum) people (one per demo case)"
+        }
+    }
+}
+
+/// One card serial that demonstrates one case (DOMAIN.md §2), for people and end-to-end tests.
+public struct SampleDemoCard: Sendable, Codable, Hashable {
+    /// Stable case name, e.g. `ordinary`, `moved_out`, `unpaid_past_due`.
+    public var caseName: String
+    /// The serial to present at the kiosk API.
+    public var cardSerial: String
+    /// The person behind it (宛名番号).
+    public var addresseeID: String
+    /// `issuable` (all four certificate kinds for the listed years), `refused` (every kiosk request),
+    /// `refused_tax_payment` (納税証明書 and 継続検査用 refused, the others issuable), `refused_vehicle`
+    /// (only 継続検査用 refused).
+    public var expectation: String
+    /// What the case shows.
+    public var description: String
+
+    enum CodingKeys: String, CodingKey {
+        case caseName = "case", cardSerial = "card_serial", addresseeID = "addressee_id", expectation, description
+    }
+}
+
+/// What `SampleBatchGenerator.write(to:)` produced.
+public struct SampleBatchSummary: Sendable, Codable, Hashable {
+    public var batchID: String
+    public var municipalityCode: String
+    /// The generator's "today" (`YYYY-MM-DD`).
+    public var today: String
+    public var fiscalYears: [Int]
+    /// Data rows per file.
+    public var rows: [String: Int]
+    public var demoCards: [SampleDemoCard]
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", municipalityCode = "municipality_code", today, fiscalYears = "fiscal_years", rows
+        case demoCards = "cards"
+    }
+
+    public var totalRows: Int { rows.values.reduce(0, +) }
+}
+
+/// Writes a valid, realistic linkage batch (LINKAGE.md) for a fictional population: Japanese names and
+/// readings, addresses in the municipality, incomes and assessments, installments with due dates and
+/// payments, light vehicles, over `fiscalYears` years — and one person for each edge case of DOMAIN.md,
+/// listed with their card serial in `demo-cards.json` and `demo-cards.md`.
+///
+/// The same parameters always give the same files. Rows are streamed to disk in key order, so a million
+/// people take seconds and little memory.
+public struct SampleBatchGenerator: Sendable {
+    public let people: Int
+    public let seed: UInt64
+    public let today: LocalDate
+    public let municipalityCode: String
+    /// How many fiscal years of tax data, ending with today's (4 = what Kofu keeps).
+    public var fiscalYears: Int = 4
+    /// Defaults to `YYYYMMDD-01` of `today`.
+    public var batchID: String?
+
+    public init(people: Int, seed: UInt64 = 1, today: LocalDate, municipalityCode: String = "131041") {
+        self.people = people
+        self.seed = seed
+        self.today = today
+        self.municipalityCode = municipalityCode
+    }
+
+    /// The edge cases, one person each, at the start of the file.
+    enum Persona: Int, CaseIterable {
+        case ordinary, movedOut, deceased, movedInToday, supportMeasure, issuanceStop, counterOnly, endedSupportMeasure
+        case unpaidPastDue, provisionalPayment, nonTaxed, rareKanjiName
+        case born19890107, born19890108, born20190430, born20190501
+        case revokedCard, expiredCard, unknownCard, manyInstallments, vehicleUnpaid, vehicleProvisional, nonResident
+
+        var caseName: String {
+            switch self {
+            case .ordinary: "ordinary"
+            case .movedOut: "moved_out"
+            case .deceased: "deceased"
+            case .movedInToday: "moved_in_today"
+            case .supportMeasure: "support_measure"
+            case .issuanceStop: "issuance_stop"
+            case .counterOnly: "counter_only"
+            case .endedSupportMeasure: "ended_support_measure"
+            case .unpaidPastDue: "unpaid_past_due"
+            case .provisionalPayment: "provisional_payment"
+            case .nonTaxed: "non_taxed"
+            case .rareKanjiName: "unprintable_name_character"
+            case .born19890107: "birthday_1989_01_07"
+            case .born19890108: "birthday_1989_01_08"
+            case .born20190430: "birthday_2019_04_30"
+            case .born20190501: "birthday_2019_05_01"
+            case .revokedCard: "revoked_card"
+            case .expiredCard: "expired_card"
+            case .unknownCard: "unknown_card"
+            case .manyInstallments: "five_items_twelve_installments"
+            case .vehicleUnpaid: "vehicle_tax_unpaid"
+            case .vehicleProvisional: "vehicle_tax_provisional"
+            case .nonResident: "non_resident"
+            }
+        }
+
+        var expectation: String {
+            switch self {
+            case .ordinary, .endedSupportMeasure, .nonTaxed, .born19890107, .born19890108, .born20190430, .born20190501,
+                 .manyInstallments:
+                "issuable"
+            case .unpaidPastDue, .provisionalPayment: "refused_tax_payment"
+            case .vehicleUnpaid, .vehicleProvisional: "refused_vehicle"
+            default: "refused"
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .ordinary: "resident, taxed, everything paid, one light vehicle paid: every certificate issues"
+            case .movedOut: "転出 (moved_out a month ago): refused, 住記消除"
+            case .deceased: "死亡 (deceased): refused, 住記消除"
+            case .movedInToday: "転入 today (status_date = today): refused"
+            case .supportMeasure: "DV等支援措置 in force: refused"
+            case .issuanceStop: "証明発行停止 in force: refused"
+            case .counterOnly: "counter_only restriction in force: refused at the kiosk"
+            case .endedSupportMeasure: "a support measure that ended 30 days ago: issuable"
+            case .unpaidPastDue: "an installment of last fiscal year unpaid past its due date: 納税証明書 refused"
+            case .provisionalPayment: "last installment paid 2 days ago, only 速報 (provisional): 納税証明書 refused"
+            case .nonTaxed: "非課税 every year: 非課税証明書 issues, 納税証明書 shows no tax"
+            case .rareKanjiName: "surname with 𠮷 (U+20BB7): refused unless the certificate font has the glyph"
+            case .born19890107: "born 昭和64年1月7日 (last day of Shōwa)"
+            case .born19890108: "born 平成元年1月8日 (first day of Heisei)"
+            case .born20190430: "born 平成31年4月30日 (last day of Heisei)"
+            case .born20190501: "born 令和元年5月1日 (first day of Reiwa)"
+            case .revokedCard: "card certificate revoked (失効): refused"
+            case .expiredCard: "card certificate expired 10 days ago: refused"
+            case .unknownCard: "card serial not in cards.csv: refused"
+            case .manyInstallments: "5 tax items x 12 installments in the latest fiscal year, all paid: long 納税証明書"
+            case .vehicleUnpaid: "light vehicle tax of the latest year unpaid: 継続検査用 refused"
+            case .vehicleProvisional: "light vehicle tax paid, only provisional: 継続検査用 refused"
+            case .nonResident: "住登外 (non_resident, on file for tax only): refused"
+            }
+        }
+
+        /// Whether the person has a card in cards.csv (unknown_card deliberately has none).
+        var hasCard: Bool { self != .unknownCard }
+    }
+
+    /// The minimum `people`: one per edge case.
+    public static var minimumPeople: Int { Persona.allCases.count }
+
+    /// Writes `manifest.json`, the six CSV files, `demo-cards.json` and `demo-cards.md` into `directory`.
+    @discardableResult
+    public func write(to directory: String) throws -> SampleBatchSummary {
+        guard MunicipalityCode.isValid(municipalityCode) else { throw SampleBatchError.invalidMunicipality(municipalityCode) }
+        guard people >= Self.minimumPeople else { throw SampleBatchError.tooFewPeople(minimum: Self.minimumPeople) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var run = SampleRun(generator: self, directory: directory)
+        return try run.write()
+    }
+
+    static func cardSerial(seed: UInt64, index: Int) -> String {
+        var r = SampleRandom(seed: seed ^ 0xC0FF_EE00 ^ UInt64(index) &* 0x9E37_79B9)
+        let v = r.next()
+        let hex = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex + String(index, radix: 16)
+    }
+}
+
+/// One generation run: the open writers and the random stream.
+private struct SampleRun {
+    let g: SampleBatchGenerator
+    let directory: String
+    var rng: SampleRandom
+    let place: SampleData.Place
+    let years: [Int]
+    let today: SampleDate
+    let todayDay: Int
+
+    init(generator: SampleBatchGenerator, directory: String) {
+        g = generator
+        self.directory = directory
+        rng = SampleRandom(seed: generator.seed)
+        place = SampleData.place(for: generator.municipalityCode)
+        let latest = generator.today.fiscalYear.year
+        years = Array((latest - max(2, generator.fiscalYears) + 1)...latest)
+        today = SampleDate(y: generator.today.year, m: generator.today.month, d: generator.today.day)
+        todayDay = generator.today.dayNumber
+    }
+
+    func date(_ dayNumber: Int) -> SampleDate {
+        let d = LocalDate(dayNumber: dayNumber)
+        return SampleDate(y: d.year, m: d.month, d: d.day)
+    }
+
+    func dayNumber(_ d: SampleDate) -> Int { LocalDate(year: d.y, month: d.m, day: d.d)!.dayNumber }
+
+    mutating func write() throws -> SampleBatchSummary {
+        let residents = try SampleCSVWriter(directory: directory, name: "residents.csv", header: [
+            "addressee_id", "name", "name_kana", "birth_date", "sex", "postal_code", "address", "address_extra",
+            "status", "status_date"])
+        let cards = try SampleCSVWriter(directory: directory, name: "cards.csv",
+                                        header: ["card_serial", "addressee_id", "valid_until", "revoked"])
+        let restrictions = try SampleCSVWriter(directory: directory, name: "restrictions.csv",
+                                               header: ["addressee_id", "kind", "valid_from", "valid_to"])
+        let assessments = try SampleCSVWriter(directory: directory, name: "assessments.csv", header: [
+            "fiscal_year", "addressee_id", "status", "salary_income", "salary_net", "pension_income", "pension_net",
+            "business_net", "other_net", "total_income", "deductions_total", "dependents", "taxable_base",
+            "city_income_levy", "city_per_capita", "pref_income_levy", "pref_per_capita"])
+        let levies = try SampleCSVWriter(directory: directory, name: "levies.csv", header: [
+            "fiscal_year", "addressee_id", "tax_item", "notice_no", "installment", "assessed", "paid", "due_date",
+            "paid_date", "payment_status"])
+        let vehicles = try SampleCSVWriter(directory: directory, name: "vehicles.csv", header: [
+            "vehicle_id", "fiscal_year", "addressee_id", "vehicle_class", "plate", "chassis_no", "assessed", "paid",
+            "paid_date", "payment_status", "exempt"])
+        var demo: [SampleDemoCard] = []
+
+        for index in 0..<g.people {
+            let persona = SampleBatchGenerator.Persona(rawValue: index)
+            let id = 100_000_001 + index
+            let idText = String(id)
+            // Person
+            let sex = rng.int(1...2)
+            var (surname, surnameKana) = rng.pick(SampleData.surnames)
+            let (given, givenKana) = rng.pick(sex == 1 ? SampleData.maleNames : SampleData.femaleNames)
+            if persona == .rareKanjiName { (surname, surnameKana) = ("𠮷田", "ヨシダ") }
+            var birth: SampleDate
+            switch persona {
+            case .born19890107: birth = SampleDate(y: 1989, m: 1, d: 7)
+            case .born19890108: birth = SampleDate(y: 1989, m: 1, d: 8)
+            case .born20190430: birth = SampleDate(y: 2019, m: 4, d: 30)
+            case .born20190501: birth = SampleDate(y: 2019, m: 5, d: 1)
+            case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional:
+                birth = date(todayDay - rng.int(30 * 365...60 * 365))
+            case .nonTaxed: birth = date(todayDay - rng.int(70 * 365...85 * 365))
+            default: birth = date(todayDay - rng.int(0...95 * 365))
+            }
+            let ageDays = todayDay - dayNumber(birth)
+            let town = rng.pick(place.towns)
+            residents.digits(id, width: 9)
+            residents.text(surname + "\u{3000}" + given)
+            residents.text(surnameKana + "\u{3000}" + givenKana)
+            residents.date(birth)
+            residents.int(sex)
+            residents.text(town.postal)
+            residents.text("\(place.prefix)\(town.name)\(rng.int(1...5))丁目\(rng.int(1...30))番\(rng.int(1...20))号")
+            if rng.chance(35) {
+                residents.text("\(rng.pick(SampleData.buildings))\(rng.pick(SampleData.buildingNames)) \(rng.int(1...9))0\(rng.int(1...9))号室")
+            } else {
+                residents.empty()
+            }
+            var status = "resident"
+            var statusDay = max(dayNumber(birth), todayDay - rng.int(30...20 * 365))
+            switch persona {
+            case .movedOut: status = "moved_out"; statusDay = todayDay - 30
+            case .deceased: status = "deceased"; statusDay = todayDay - 12
+            case .movedInToday: statusDay = todayDay
+            case .nonResident: status = "non_resident"
+            default: break
+            }
+            residents.text(status)
+            residents.date(date(statusDay))
+            try residents.endRow()
+
+            // Card
+            let serial = SampleBatchGenerator.cardSerial(seed: g.seed, index: index)
+            if let persona {
+                if persona != .nonResident {
+                    demo.append(SampleDemoCard(caseName: persona.caseName, cardSerial: serial, addresseeID: idText,
+                                               expectation: persona.expectation, description: persona.description))
+                }
+                if persona.hasCard, persona != .nonResident {
+                    cards.text(serial)
+                    cards.text(idText)
+                    cards.date(date(persona == .expiredCard ? todayDay - 10 : todayDay + rng.int(200...1800)))
+                    cards.int(persona == .revokedCard ? 1 : 0)
+                    try cards.endRow()
+                }
+            } else if rng.chance(60), ageDays > 0 {
+                cards.text(serial)
+                cards.text(idText)
+                cards.date(date(todayDay + rng.int(-60...1800)))
+                cards.int(rng.chance(1) ? 1 : 0)
+                try cards.endRow()
+            }
+
+            // Restrictions
+            func restriction(_ kind: String, from: Int, to: Int?) throws {
+                restrictions.text(idText)
+                restrictions.text(kind)
+                restrictions.date(date(from))
+                if let to { restrictions.date(date(to)) } else { restrictions.empty() }
+                try restrictions.endRow()
+            }
+            switch persona {
+            case .supportMeasure: try restriction("support_measure", from: todayDay - 200, to: todayDay + 165)
+            case .issuanceStop: try restriction("issuance_stop", from: todayDay - 40, to: nil)
+            case .counterOnly: try restriction("counter_only", from: todayDay - 400, to: nil)
+            case .endedSupportMeasure: try restriction("support_measure", from: todayDay - 800, to: todayDay - 30)
+            case nil where index % 2000 == 1999: try restriction("support_measure", from: todayDay - 100, to: todayDay + 265)
+            default: break
+            }
+
+            // Tax data per fiscal year
+            let adult = ageDays >= 16 * 365
+            let kind = rng.int(0...99)
+            let baseSalary = persona == nil ? rng.int(180...900) * 10_000 : 4_800_000
+            let dependents = persona == nil && rng.chance(30) ? rng.int(1...3) : 0
+            let hasFixedAsset = persona == .manyInstallments || persona == .ordinary || (persona == nil && rng.chance(10))
+            let hasVehicle = persona == .ordinary || persona == .vehicleUnpaid || persona == .vehicleProvisional
+                || persona == .manyInstallments || (persona == nil && adult && rng.chance(15))
+            let vehicleClass = rng.pick(SampleData.vehicleClasses)
+            let plate = "\(place.plateRegion) \(rng.int(480...589)) \(rng.pick(SampleData.kanaForPlates)) \(rng.int(1...99))-\(rng.int(10...99))"
+            let chassis = "HA\(rng.int(10...99))S-\(rng.int(100_000...999_999))"
+            var notice = 0
+            for year in years {
+                // Assessed where the person lived on 1 January of the year (賦課期日) and was born by then.
+                let jan1 = LocalDate(year: year, month: 1, day: 1)!.dayNumber
+                guard dayNumber(birth) < jan1 else { continue }
+                let isAdult = jan1 - dayNumber(birth) >= 16 * 365
+                var salary = 0, salaryNet = 0, pension = 0, pensionNet = 0, business = 0
+                if persona == .nonTaxed || !isAdult {
+                    pension = persona == .nonTaxed ? 600_000 : 0
+                } else if jan1 - dayNumber(birth) >= 65 * 365 {
+                    pension = rng.int(60...300) * 10_000
+                    pensionNet = max(0, pension - 1_100_000)
+                } else if kind < 70 || persona != nil {
+                    salary = baseSalary + rng.int(0...30) * 10_000
+                    salaryNet = Self.salaryNet(salary)
+                } else if kind < 85 {
+                    business = rng.int(50...800) * 10_000
+                }
+                let other = kind % 10 == 0 && isAdult ? rng.int(1...30) * 10_000 : 0
+                let total = salaryNet + pensionNet + business + other
+                let deductions = 430_000 + salary * 15 / 100 + dependents * 330_000
+                let taxed = total > 450_000 + dependents * 350_000 && persona != .nonTaxed
+                let base = taxed ? max(0, total - deductions) / 1000 * 1000 : 0
+                let cityIncome = taxed ? base * 6 / 100 / 100 * 100 : 0
+                let prefIncome = taxed ? base * 4 / 100 / 100 * 100 : 0
+                let cityPer = taxed ? 3_000 : 0
+                let prefPer = taxed ? 1_000 : 0
+                if isAdult || persona != nil {
+                    assessments.int(year)
+                    assessments.text(idText)
+                    assessments.text(taxed ? "taxed" : "non_taxed")
+                    for v in [salary, salaryNet, pension, pensionNet, business, other, total, deductions] { assessments.int(v) }
+                    assessments.int(dependents)
+                    for v in [base, cityIncome, cityPer, prefIncome, prefPer] { assessments.int(v) }
+                    try assessments.endRow()
+                }
+                let annual = cityIncome + cityPer + prefIncome + prefPer
+                let latest = year == years.last!
+                // levies.csv rows for this person and year, in key order (tax_item, notice_no, installment).
+                func levy(_ item: String, installments: [(Int, SampleDate)], amount: Int) throws {
+                    notice += 1
+                    let noticeNo = "\(year)\(item)\(idText)\(notice)"
+                    let n = installments.count
+                    let each = amount / n / 100 * 100
+                    for (k, (number, due)) in installments.enumerated() {
+                        let assessed = k == 0 ? amount - each * (n - 1) : each
+                        let dueDay = dayNumber(due)
+                        var paid = dueDay <= todayDay ? assessed : 0
+                        var paidDay: Int? = paid > 0 ? dueDay - rng.int(0...20) : nil
+                        var provisional = false
+                        if persona == .unpaidPastDue, year == years[years.count - 2], item == "01", number == 3 {
+                            paid = 0; paidDay = nil
+                        }
+                        if persona == .provisionalPayment, year == years[years.count - 2], item == "01", number == 4 {
+                            paid = assessed; paidDay = todayDay - 2; provisional = true
+                        }
+                        levies.int(year)
+                        levies.text(idText)
+                        levies.text(item)
+                        levies.text(noticeNo)
+                        levies.int(number)
+                        levies.int(assessed)
+                        levies.int(paid)
+                        levies.date(due)
+                        if let paidDay { levies.date(date(min(paidDay, todayDay))) } else { levies.empty() }
+                        levies.text(provisional ? "provisional" : "confirmed")
+                        try levies.endRow()
+                    }
+                }
+                let ordinaryDue = [(1, SampleDate(y: year, m: 6, d: 30)), (2, SampleDate(y: year, m: 8, d: 31)),
+                                   (3, SampleDate(y: year, m: 10, d: 31)), (4, SampleDate(y: year + 1, m: 1, d: 31))]
+                if persona == .manyInstallments && latest {
+                    for item in ["01", "02", "03", "04", "05"] {
+                        let months = (0..<12).map { k -> (Int, SampleDate) in
+                            let m = (3 + k) % 12 + 1
+                            let y = m >= 4 ? year : year + 1
+                            return (k + 1, SampleDate(y: y, m: m, d: LocalDate.daysIn(month: m, year: y)))
+                        }
+                        try levy(item, installments: months, amount: 12_000 * (Int(item)! + 1) + 1_200)
+                    }
+                } else {
+                    let special = salary > 0 && persona != .unpaidPastDue && persona != .provisionalPayment && kind % 3 != 0
+                    if annual > 0 && !special { try levy("01", installments: ordinaryDue, amount: annual) }
+                    if annual > 0 && special {
+                        try levy("02", installments: [(0, SampleDate(y: year, m: 6, d: 10))], amount: annual)
+                    }
+                    if hasFixedAsset {
+                        try levy("03", installments: [(1, SampleDate(y: year, m: 4, d: 30)), (2, SampleDate(y: year, m: 7, d: 31)),
+                                                      (3, SampleDate(y: year, m: 12, d: 25)), (4, SampleDate(y: year + 1, m: 2, d: 28))],
+                                 amount: 40_000 + (id % 50) * 3_000)
+                    }
+                    if business > 0 && kind % 2 == 0 {
+                        try levy("05", installments: (0..<8).map { k in
+                            let m = (6 + k) % 12 + 1
+                            return (k + 1, SampleDate(y: m >= 4 ? year : year + 1, m: m, d: LocalDate.daysIn(month: m, year: m >= 4 ? year : year + 1)))
+                        }, amount: 80_000 + business / 10 / 100 * 100)
+                    }
+                }
+                if hasVehicle && isAdult {
+                    let due = LocalDate(year: year, month: 5, day: 31)!.dayNumber
+                    let exempt = persona == nil && id % 97 == 0
+                    let assessed = exempt ? 0 : vehicleClass.1
+                    var paid = due <= todayDay ? assessed : 0
+                    var paidDay: Int? = paid > 0 ? due - rng.int(0...25) : nil
+                    var provisional = false
+                    if latest && persona == .vehicleUnpaid { paid = 0; paidDay = nil }
+                    if latest && persona == .vehicleProvisional { paid = assessed; paidDay = todayDay - 1; provisional = true }
+                    if latest && (persona == .ordinary || persona == .manyInstallments) && paid == 0 {
+                        paid = assessed; paidDay = todayDay - 3
+                    }
+                    vehicles.text("V\(idText)")
+                    vehicles.int(year)
+                    vehicles.text(idText)
+                    vehicles.text(vehicleClass.0)
+                    vehicles.text(plate)
+                    vehicles.text(chassis)
+                    vehicles.int(assessed)
+                    vehicles.int(paid)
+                    if let paidDay { vehicles.date(date(min(paidDay, todayDay))) } else { vehicles.empty() }
+                    vehicles.text(provisional ? "provisional" : "confirmed")
+                    vehicles.int(exempt ? 1 : 0)
+                    try vehicles.endRow()
+                }
+            }
+        }
+
+        var rows: [String: Int] = [:]
+        var entries: [(String, Int, String)] = []
+        for w in [residents, cards, restrictions, assessments, levies, vehicles] {
+            let (n, sha) = try w.finish()
+            rows[w.name] = n
+            entries.append((w.name, n, sha))
+        }
+        let batchID = g.batchID ?? String(format: "%04d%02d%02d-01", today.y, today.m, today.d)
+        var manifest = """
+            {
+              "batch_id": "\(batchID)",
+              "municipality_code": "\(g.municipalityCode)",
+              "extracted_at": "\(String(format: "%04d-%02d-%02d", today.y, today.m, today.d))T02:00:00+09:00",
+              "encoding": "UTF-8",
+              "files": {
+
+            """
+        manifest += entries.map { "    \"\($0.0)\": {\"rows\": \($0.1), \"sha256\": \"\($0.2)\"}" }.joined(separator: ",\n")
+        manifest += "\n  }\n}\n"
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("manifest.json")))
+
+        let summary = SampleBatchSummary(batchID: batchID, municipalityCode: g.municipalityCode, today: g.today.iso,
+                                         fiscalYears: years, rows: rows, demoCards: demo)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(summary).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("demo-cards.json")))
+        var md = """
+            # Demo cards for batch \(batchID)
+
+            Municipality \(g.municipalityCode), generated for today = \(g.today.iso), fiscal years \(years.map(String.init).joined(separator: ", ")).
+            Fictional people. Present `card_serial` to the kiosk API; `expectation` says what Kofu must answer.
+            The same list is in `demo-cards.json` (for scripts and end-to-end tests).
+
+            | case | card_serial | addressee_id | expectation | what it shows |
+            |---|---|---|---|---|
+
+            """
+        for c in demo {
+            md += "| \(c.caseName) | `\(c.cardSerial)` | \(c.addresseeID) | \(c.expectation) | \(c.description) |\n"
+        }
+        try Data(md.utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("demo-cards.md")))
+        return summary
+    }
+
+    /// 給与所得: salary income after the employment income deduction (給与所得控除, 2020 table).
+    static func salaryNet(_ income: Int) -> Int {
+        let deduction: Int
+        switch income {
+        case ..<1_625_001: deduction = 550_000
+        case ..<1_800_001: deduction = income * 40 / 100 - 100_000
+        case ..<3_600_001: deduction = income * 30 / 100 + 80_000
+        case ..<6_600_001: deduction = income * 20 / 100 + 440_000
+        case ..<8_500_001: deduction = income * 10 / 100 + 1_100_000
+        default: deduction = 1_950_000
+        }
+        return max(0, income - deduction)
+    }
+}
