@@ -187,9 +187,13 @@ public struct StaffStore: Sendable {
 
     /// Checks a login attempt and updates the failure counter and lockout.
     public func authenticate(_ id: String, password: String, now: Date, lockout: LockoutPolicy) async throws -> LoginResult {
+        // The typed ID is matched in memory rather than bound into a query: the database driver logs
+        // bound values at debug level, and a password typed into the ID field must not reach a log.
+        // The table holds one row per staff member, so reading it whole is cheap.
         guard Self.isValidUserID(id),
               let row = try await database.read({ db in
-                  try await db.raw("SELECT password_hash, \(unsafeRaw: Self.userColumns) FROM staff_users WHERE user_id = \(bind: id)").first()
+                  try await db.raw("SELECT password_hash, \(unsafeRaw: Self.userColumns) FROM staff_users").all()
+                      .first { (try? $0.decode(column: "user_id", as: String.self)) == id }
               })
         else {
             _ = try? Scrypt.verifyPassword(password, against: decoyHash)
