@@ -182,6 +182,19 @@ public actor AuditLog {
         }
     }
 
+    /// Purges entries older than `retentionYears` calendar years before now (UTC): the scheduled retention
+    /// job (seeds/003 L118: access logs are kept 7 years).
+    public func purgeExpired(retentionYears: Int, actor: AuditActor = .system) async throws -> AuditPurgeResult {
+        try await purge(before: Self.retentionCutoff(now: clock(), years: retentionYears), actor: actor)
+    }
+
+    /// `years` calendar years before `now`, in UTC.
+    public static func retentionCutoff(now: Date, years: Int) -> Date {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        return cal.date(byAdding: .year, value: -years, to: now) ?? now
+    }
+
     /// Entries with `from <= at < to` (either bound optional) and `seq > afterSeq`, in order, at most `limit`.
     /// Page through a long range by passing the last `seq` seen.
     public nonisolated func entries(from: Date? = nil, to: Date? = nil, afterSeq: Int64 = 0, limit: Int = 1000) async throws -> [AuditEntry] {

@@ -92,8 +92,8 @@ public struct AuditVerifier: Sendable {
                 if firstSeq == nil { firstSeq = e.seq }
                 if e.seq != expectedSeq {
                     if e.seq > expectedSeq {
-                        let range = e.seq - 1 == expectedSeq ? "\(expectedSeq)" : "\(expectedSeq)…\(e.seq - 1)"
-                        problems.append(AuditProblem(kind: .missing, seq: e.seq, detail: "entries \(range) are missing before this one"))
+                        let range = e.seq - 1 == expectedSeq ? "entry \(expectedSeq) is" : "entries \(expectedSeq)…\(e.seq - 1) are"
+                        problems.append(AuditProblem(kind: .missing, seq: e.seq, detail: "\(range) missing before this one"))
                     } else {
                         problems.append(AuditProblem(kind: .missing, seq: e.seq, detail: "entry precedes the chain anchor \(state.anchorSeq)"))
                     }
