@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import KofuStorage
+
+/// `kofu bench audit`: how many audit entries per second `AuditLog.record` commits, sequentially and with
+/// many concurrent callers (group commit), on a scratch database.
+struct BenchAuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Measure AuditLog.record throughput (entries/s) on a scratch database.")
+
+    @Option(help: "Entries per run.") var count = 20_000
+    @Option(help: "Concurrent callers for the group-commit run.") var concurrency = 64
+    @Option(help: "A postgres:// URL of a scratch database (default: a temporary SQLite file).") var postgres: String?
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kofu-bench-audit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try await KofuDatabase.open(postgres.map { .postgres(url: $0) } ?? .sqlite(path: dir + "/kofu.sqlite"))
+        try await Migrator.all.run(on: db)
+        let log = AuditLog(database: db, signer: HMACCheckpointSigner(key: Array(repeating: 1, count: 32)), checkpointInterval: 1000)
+        func event(_ i: Int) -> AuditEvent {
+            AuditEvent(actor: .kioskCenter, action: .kioskIssue, object: .certificate("B-\(i)"), reason: "ok")
+        }
+
+        let sequential = max(1, count / 20)
+        var start = ContinuousClock.now
+        for i in 0..<sequential { try await log.record(event(i)) }
+        let seqSeconds = (ContinuousClock.now - start).seconds
+        print("sequential: \(sequential) entries in \(String(format: "%.2f", seqSeconds)) s = \(Int(Double(sequential) / seqSeconds)) entries/s")
+
+        start = ContinuousClock.now
+        let perTask = count / concurrency
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<concurrency {
+                group.addTask {
+                    for i in 0..<perTask { try await log.record(event(t * perTask + i)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let conSeconds = (ContinuousClock.now - start).seconds
+        let total = perTask * concurrency
+        print("concurrent (\(concurrency) callers): \(total) entries in \(String(format: "%.2f", conSeconds)) s = \(Int(Double(total) / conSeconds)) entries/s")
+
+        start = ContinuousClock.now
+        let result = try await AuditVerifier(database: db, signer: HMACCheckpointSigner(key: Array(repeating: 1, count: 32))).verify()
+        let verifySeconds = (ContinuousClock.now - start).seconds
+        print("verify: \(result.entriesChecked) entries in \(String(format: "%.2f", verifySeconds)) s, intact: \(result.isIntact)")
+        await db.close()
+        if !result.isIntact { throw ExitCode(1) }
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}
