@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KofuConfig
+import KofuSeal
 import KofuStorage
 import Logging
 import Metrics
@@ -14,19 +15,27 @@ public struct KofuServices: Sendable {
     public var configuration: KofuConfiguration
     public var database: KofuDatabase
     public var issuance: IssuanceService
-    public var extraRoutes: [@Sendable (Router<KofuRequestContext>) -> Void]
+    public var audit: AuditLog
+    public var staffAuth: StaffAuth
+    public var checkpointSigner: (any CheckpointSigner)?
+    public var verifier: SealVerifier
+    public var keyring: SealKeyring
+    public var auditRetentionYears: Int
 
-    public init(configuration: KofuConfiguration, database: KofuDatabase, issuance: IssuanceService,
-                extraRoutes: [@Sendable (Router<KofuRequestContext>) -> Void] = []) {
-        self.configuration = configuration; self.database = database; self.issuance = issuance; self.extraRoutes = extraRoutes
+    /// Closes the database (after the application has stopped).
+    public func close() async {
+        try? await audit.flush()
+        await database.close()
     }
 }
 
 /// The request context of every Kofu route.
-public struct KofuRequestContext: RequestContext {
+public struct KofuRequestContext: StaffRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The id echoed as `X-Request-Id`.
     public var requestID: String = ""
+    /// The signed-in staff member on `/staff` routes.
+    public var staff: StaffUser?
     public init(source: Source) { coreContext = .init(source: source) }
 }
 
@@ -51,12 +60,17 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
     router.add(middleware: MetricsMiddleware())
     KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
     OperationsController(services: services).addRoutes(to: router)
-    for add in services.extraRoutes { add(router) }
+    VerificationController(verifier: services.verifier, keyring: services.keyring, ledger: services.issuance.ledger,
+                           clock: services.issuance.clock).addRoutes(to: router)
+    let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
+        .addRoutes(to: router.group("staff"))
+    OperatorController(services: services).addRoutes(to: staff)
 
     let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
+    let retention = AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger)
     return Application(router: router,
                        configuration: .init(address: .hostname(host, port: port), serverName: "kofu"),
-                       services: [sweeper],
+                       services: [sweeper, retention],
                        logger: logger)
 }
 

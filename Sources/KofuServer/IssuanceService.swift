@@ -6,17 +6,17 @@ import KofuStorage
 import Logging
 import Metrics
 
-/// Records kiosk and staff actions in the audit log (implemented over `KofuStorage.AuditLog`).
-public protocol AuditSink: Sendable {
-    /// `actor`: a staff user id, `kiosk-center` or `system`; `object`: an issuance id, certificate number or
-    /// addressee id — never names, amounts or document content.
-    func record(actor: String, action: String, object: String?, outcome: String, reason: String?) async
-}
+/// Where kiosk actions are recorded: the tamper-evident audit log, or nowhere (only the benchmark's
+/// "audit off" run uses that, to measure what auditing costs).
+public struct AuditTrail: Sendable {
+    public let log: AuditLog?
+    public init(_ log: AuditLog?) { self.log = log }
+    public static let off = AuditTrail(nil)
 
-/// An audit sink that drops everything (benchmarks with audit off).
-public struct NoAudit: AuditSink {
-    public init() {}
-    public func record(actor: String, action: String, object: String?, outcome: String, reason: String?) async {}
+    /// Appends the event and waits until it is committed, so no answer goes out without its entry.
+    func record(_ actor: AuditActor, _ action: AuditAction, _ object: AuditObject, _ outcome: AuditOutcome, _ reason: String = "") async throws {
+        try await log?.record(AuditEvent(actor: actor, action: action, object: object, outcome: outcome, reason: reason))
+    }
 }
 
 /// What a kiosk call can answer besides success (KIOSK_API.md's error table).
@@ -45,13 +45,13 @@ public struct IssuanceService: Sendable {
     public let municipality: Municipality
     public let eligibility: EligibilityPolicy
     public let admission: AdmissionControl
-    public let audit: any AuditSink
+    public let audit: AuditTrail
     public let clock: any KofuClock
     public let logger: Logger
 
     public init(taxData: any TaxDataStore, ledger: LedgerStore, spool: DocumentSpool, renderer: any CertificateDocumentRenderer,
                 sealer: any CertificateSealer, settings: IssuanceSettings, municipality: Municipality,
-                eligibility: EligibilityPolicy = .kiosk, audit: any AuditSink, clock: any KofuClock = SystemClock(),
+                eligibility: EligibilityPolicy = .kiosk, audit: AuditTrail, clock: any KofuClock = SystemClock(),
                 logger: Logger = Logger(label: "kofu.issuance")) {
         self.taxData = taxData; self.ledger = ledger; self.spool = spool; self.renderer = renderer; self.sealer = sealer
         self.settings = settings; self.municipality = municipality; self.eligibility = eligibility; self.audit = audit
@@ -112,8 +112,8 @@ public struct IssuanceService: Sendable {
         if let refusal = eligibility.evaluate(context) {
             let record = try await ledger.recordRefusal(new, refusal: refusal, at: now)
             Metrics.refusal(refusal)
-            await audit.record(actor: "kiosk-center", action: "kiosk_refusal", object: record.id, outcome: refusal.code.rawValue,
-                               reason: refusal.internalReason)
+            try await audit.record(.kioskCenter, .kioskRefusal, .issuance(record.id), .refused,
+                                   "\(refusal.code.rawValue)/\(refusal.internalReason)")
             if refusal.code == .serviceClosed { throw KioskError.serviceClosed(retryAfter: 3600) }
             throw KioskError.refused(refusal.code)
         }
@@ -138,8 +138,8 @@ public struct IssuanceService: Sendable {
                 throw KioskError.internalFailure
             }
             Metrics.issued(kind)
-            await audit.record(actor: "kiosk-center", action: "kiosk_issue", object: issuanceID, outcome: "ready",
-                               reason: numbers.map(\.value).joined(separator: ","))
+            try await audit.record(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
+                                   numbers.map(\.value).joined(separator: ","))
             var record = try await ledger.get(id: issuanceID)!
             record.numbers = numbers
             return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
@@ -149,7 +149,7 @@ public struct IssuanceService: Sendable {
             _ = try? await ledger.finish(id: issuanceID, as: .failed, detail: Self.failureDetail(error), at: clock.now())
             Metrics.failed.increment()
             logger.error("issuance failed", metadata: ["issuance_id": "\(issuanceID)", "error": "\(Self.failureDetail(error))"])
-            await audit.record(actor: "system", action: "kiosk_issue", object: issuanceID, outcome: "failed", reason: Self.failureDetail(error))
+            try? await audit.record(.system, .kioskIssue, .issuance(issuanceID), .failure, Self.failureDetail(error))
             throw KioskError.internalFailure
         }
     }
@@ -266,13 +266,16 @@ public struct IssuanceService: Sendable {
     public func document(id: String) async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
         guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
         guard record.status == .ready else { throw record.status == .rendering ? KioskError.notFound : KioskError.gone }
+        let pdf: [UInt8]
         do {
-            let pdf = try await spool.load(id: id)
-            await audit.record(actor: "kiosk-center", action: "kiosk_fetch", object: id, outcome: "ok", reason: nil)
-            return (record, pdf)
+            pdf = try await spool.load(id: id)
         } catch {
             throw KioskError.gone
         }
+        do {
+            try await audit.record(.kioskCenter, .kioskFetch, .issuance(id), .success)
+        }
+        return (record, pdf)
     }
 
     /// `delivered`: the kiosk printed it; wipe at once. Idempotent.
@@ -284,7 +287,7 @@ public struct IssuanceService: Sendable {
             await spool.wipe(id: id)
             try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now())
             Metrics.delivered.increment()
-            await audit.record(actor: "kiosk-center", action: "kiosk_delivered", object: id, outcome: "delivered", reason: nil)
+            try await audit.record(.kioskCenter, .kioskDelivered, .issuance(id), .success)
             return try await ledger.get(id: id)!
         default:
             throw KioskError.gone
@@ -303,7 +306,7 @@ public struct IssuanceService: Sendable {
             await spool.wipe(id: id)
             try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now())
             Metrics.cancelled.increment()
-            await audit.record(actor: "kiosk-center", action: "kiosk_cancel", object: id, outcome: "cancelled", reason: reason)
+            try await audit.record(.kioskCenter, .kioskCancel, .issuance(id), .success, reason)
             return try await ledger.get(id: id)!
         default:
             throw KioskError.gone
@@ -318,7 +321,7 @@ public struct IssuanceService: Sendable {
             await spool.wipe(id: id)
             if try await ledger.finish(id: id, as: .expired, detail: "delivery_ttl", at: clock.now()) != nil {
                 Metrics.expired.increment()
-                await audit.record(actor: "system", action: "kiosk_expire", object: id, outcome: "expired", reason: "delivery_ttl")
+                try await audit.record(.system, .kioskExpire, .issuance(id), .success, "delivery_ttl")
             }
         }
         return ids.count
@@ -334,8 +337,7 @@ public struct IssuanceService: Sendable {
             try await ledger.finish(id: id, as: .expired, detail: "restart", at: clock.now())
         }
         if files > 0 || !ids.isEmpty {
-            await audit.record(actor: "system", action: "spool_recovery", object: nil, outcome: "wiped",
-                               reason: "files=\(files) voided=\(ids.count)")
+            try await audit.record(.system, .spoolRecovery, .none, .success, "files=\(files) voided=\(ids.count)")
         }
         return (files, ids.count)
     }
@@ -343,7 +345,7 @@ public struct IssuanceService: Sendable {
     /// Operator pause / resume of kiosk intake (shared by every node through the database).
     public func setIntakePaused(_ paused: Bool, by user: String) async throws {
         try await ledger.setState(Self.intakePausedKey, paused ? "true" : "false", at: clock.now())
-        await audit.record(actor: user, action: paused ? "intake_pause" : "intake_resume", object: nil, outcome: "ok", reason: nil)
+        try await audit.record(.staff(user), paused ? .intakePause : .intakeResume, .none, .success)
     }
 
     public func intakePaused() async throws -> Bool {

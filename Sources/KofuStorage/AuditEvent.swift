@@ -45,6 +45,10 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case auditPurge = "audit_purge"
     case intakePause = "intake_pause"
     case intakeResume = "intake_resume"
+    /// A ready document's delivery time ran out (wiped, numbers void).
+    case kioskExpire = "kiosk_expire"
+    /// At start: spool leftovers wiped and unfinished issuances voided.
+    case spoolRecovery = "spool_recovery"
 }
 
 /// How it ended.

@@ -1,0 +1,56 @@
+import Foundation
+import KofuConfig
+import KofuDomain
+import KofuRendering
+import KofuSeal
+import KofuStorage
+import Logging
+
+extension CertificateRenderer: CertificateDocumentRenderer {
+    public func renderDocument(_ documents: [(certificate: Certificate, qrText: String)]) throws -> (pdf: [UInt8], pages: Int) {
+        let rendered = try render(documents)
+        return (rendered.pdf, rendered.pageCount)
+    }
+}
+
+extension SealSigner: CertificateSealer {
+    public func sealText(for certificate: Certificate) throws -> String { try seal(certificate) }
+}
+
+extension KofuServices {
+    /// Opens everything `serve` needs from the configuration: the database (migrated), the templates and
+    /// font (validated now, never at a resident's request), the seal key (refusing a readable key file),
+    /// the audit log, and the spool (wiping leftovers of a crash and voiding this node's unfinished issuances).
+    /// `auditEnabled: false` exists only for the benchmark that measures what auditing costs.
+    public static func open(_ config: KofuConfiguration, clock: any KofuClock = SystemClock(), auditEnabled: Bool = true,
+                            logger: Logger = Logger(label: "kofu")) async throws -> KofuServices {
+        let location: DatabaseLocation = config.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: config.sqlitePath)
+        let database = try await KofuDatabase.open(location, logger: logger)
+        try await Migrator.all.run(on: database)
+        let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
+                                               sealImagePath: config.sealImage)
+        let seal = try config.sealSettings()
+        let sealer = try SealSigner(privateKeyPEMFile: seal.privateKeyFile)
+        let keyring = try SealKeyring.load(file: seal.keyringFile)
+        let auth = try config.authSettings()
+        let signer = try HMACCheckpointSigner.loadOrCreate(path: auth.checkpointKeyPath)
+        let audit = AuditLog(database: database, signer: signer, checkpointInterval: auth.checkpointInterval,
+                             clock: { clock.now() })
+        let staffAuth = StaffAuth(store: StaffStore(database: database), audit: audit, idleTimeout: auth.idleTimeout,
+                                  lockout: LockoutPolicy(threshold: auth.lockoutThreshold, duration: auth.lockoutDuration),
+                                  clock: { clock.now() })
+        let spool = try DocumentSpool(directory: (config.dataDir as NSString).appendingPathComponent("spool"))
+        let issuance = IssuanceService(
+            taxData: SQLTaxDataStore(database: database), ledger: LedgerStore(database: database), spool: spool,
+            renderer: renderer, sealer: sealer, settings: try config.issuanceSettings(), municipality: config.municipality,
+            audit: AuditTrail(auditEnabled ? audit : nil), clock: clock, logger: logger)
+        let recovered = try await issuance.recoverAfterRestart()
+        if recovered.wipedFiles > 0 || recovered.voided > 0 {
+            logger.notice("spool recovery", metadata: ["wiped_files": "\(recovered.wipedFiles)", "voided_issuances": "\(recovered.voided)"])
+        }
+        return KofuServices(configuration: config, database: database, issuance: issuance, audit: audit, staffAuth: staffAuth,
+                            checkpointSigner: signer,
+                            verifier: SealVerifier(keyring: keyring, municipalityCode: config.municipality.code),
+                            keyring: keyring, auditRetentionYears: auth.auditRetentionYears)
+    }
+}
