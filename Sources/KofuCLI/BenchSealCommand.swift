@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import KofuCrypto
 import KofuDomain
 import KofuSeal
 
@@ -39,40 +38,10 @@ struct BenchSealCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard iterations > 0, runs > 0 else { throw ValidationError("--iterations and --runs must be positive") }
-        let key = try ECDSAP256.PrivateKey.generate()
-        let signer = SealSigner(privateKey: key)
-        let today = LocalDate(year: 2026, month: 11, day: 22)!
-        let ring = SealKeyring(entries: [SealKeyring.Entry(
-            municipalityCode: "131041", publicKey: key.publicKey, notBefore: today, signingUntil: nil,
-            notAfter: LocalDate(year: 2040, month: 1, day: 1)!)])
-        let verifier = SealVerifier(keyring: ring, municipalityCode: "131041")
-        let certificate = Self.sampleCertificate()
-        let sample = try signer.seal(certificate)
-        print("seal: \(sample.utf8.count) characters (5 tax items)")
-
-        let clock = ContinuousClock()
-        var bestSign = Duration.seconds(1_000_000), bestVerify = Duration.seconds(1_000_000)
-        var seals: [String] = []
-        seals.reserveCapacity(iterations)
-        for _ in 0..<runs {
-            seals.removeAll(keepingCapacity: true)
-            let s = try clock.measure {
-                for _ in 0..<iterations { seals.append(try signer.seal(certificate)) }
-            }
-            bestSign = min(bestSign, s)
-            var valid = 0
-            let v = clock.measure {
-                for seal in seals where verifier.verify(seal, at: today).isValid { valid += 1 }
-            }
-            guard valid == iterations else { throw ValidationError("a benchmark seal did not verify") }
-            bestVerify = min(bestVerify, v)
-        }
-        func perSecond(_ d: Duration) -> Int {
-            let (s, a) = d.components
-            return Int(Double(iterations) / (Double(s) + Double(a) / 1e18))
-        }
-        print("sign (payload + ECDSA P-256 + Base45): \(perSecond(bestSign)) seals/s on one core")
-        print("verify (Base45 + parse + ECDSA P-256): \(perSecond(bestVerify)) seals/s on one core")
+        let r = try SealBenchmark.run(certificate: Self.sampleCertificate(), iterations: iterations, runs: runs)
+        print("seal: \(r.sealLength) characters (納税証明書, 5 tax items)")
+        print("sign (payload + ECDSA P-256 + Base45): \(Int(r.signaturesPerSecond)) seals/s on one core")
+        print("verify (Base45 + parse + ECDSA P-256): \(Int(r.verificationsPerSecond)) seals/s on one core")
         print("iterations \(iterations), best of \(runs) runs")
     }
 }
