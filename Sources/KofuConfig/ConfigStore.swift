@@ -37,6 +37,8 @@ public struct ConfigValues: Sendable {
                 throw ConfigError(source: file, key: "-", message: "expected sections of key: value pairs")
             }
             for (section, body) in root {
+                // A section whose keys are all commented out is empty, not an error.
+                if body is NSNull { continue }
                 guard let dict = body as? [String: Any] else {
                     throw ConfigError(source: file, key: section, message: "expected a section of key: value pairs")
                 }

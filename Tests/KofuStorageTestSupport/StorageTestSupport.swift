@@ -126,7 +126,7 @@ public enum StorageTestSupport {
                         if let s = try? row.decode(column: column, as: String?.self) {
                             cells.append("\(column)=\(s ?? "NULL")")
                         } else if let i = try? row.decode(column: column, as: Int?.self) {
-                            cells.append("\(column)=\(String(describing: i))")
+                            cells.append("\(column)=\(i)")
                         } else {
                             cells.append("\(column)=?")
                         }

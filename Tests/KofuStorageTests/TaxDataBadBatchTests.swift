@@ -68,7 +68,7 @@ enum BadBatch: String, CaseIterable, CustomStringConvertible, Sendable {
             try F.write(dir, "vehicles.csv", cut)
             try newID()
             let lastLine = String(decoding: cut, as: UTF8.self).split(separator: "\n").last!
-            return ("vehicles.csv", 4, lastLine.unicodeScalars.count + 1, "the record has 9 fields, the header has 11")
+            return ("vehicles.csv", 4, lastLine.unicodeScalars.count + 1, "the record has 10 fields, the header has 11")
         case .unterminatedQuote:
             var text = String(decoding: try F.read(dir, "restrictions.csv"), as: UTF8.self)
             text += "000000000101,\"counter_only,2026-01-01,\n"

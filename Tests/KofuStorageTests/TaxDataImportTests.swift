@@ -39,7 +39,7 @@ struct TaxDataImportTests {
                                    status: .resident, statusDate: LocalDate(year: 2015, month: 4, day: 1)!))
             let hanako = try #require(try await store.person(id("000000000102")))
             #expect(hanako.name == "𠮷田　花子")
-            #expect(hanako.addressExtra == "ハイツ\"桜\"\n別棟 3階")
+            #expect(hanako.addressExtra == "ハイツ\"桜\" 別棟 3階")
             #expect(hanako.birthDate == LocalDate(year: 1989, month: 1, day: 8)!)
             #expect(try await store.person(id("000000000103"))?.status == .movedOut)
             #expect(try await store.person(id("7"))?.status == .nonResident)
@@ -161,7 +161,7 @@ struct TaxDataImportTests {
             #expect(report.totalRows == 21)
             let store = SQLTaxDataStore(database: t.database)
             #expect(try await store.person(id("000000000102"))?.name == "吉田　花子")
-            #expect(try await store.person(id("000000000102"))?.addressExtra == "ハイツ\"桜\"\n別棟 3階")
+            #expect(try await store.person(id("000000000102"))?.addressExtra == "ハイツ\"桜\" 別棟 3階")
             #expect(try await store.vehicles(for: id("000000000101"), year: FiscalYear(2026)).first?.plate == "新宿 580 あ 12-34")
         }
     }
