@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(name: "KofuServerTests", dependencies: [
             "KofuServer", "KofuStorage", "KofuSeal", "KofuTestSupport", "KofuStorageTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         /// Helpers shared by test targets: temp dirs, running pdftotext/zbarimg/qpdf, fixture paths.
         .target(name: "KofuTestSupport", dependencies: ["KofuDomain"], path: "Tests/KofuTestSupport", swiftSettings: swiftSettings),
