@@ -1,0 +1,120 @@
+import Foundation
+import KofuDomain
+import KofuServer
+import KofuStorage
+import KofuStorageTestSupport
+import Testing
+
+/// kill -9 during load, then restart: no document survives in the spool, every issuance is final (or
+/// wiped and void), and no certificate number is duplicated. Runs the real `kofu serve` process.
+@Suite(.serialized) struct CrashSafetyTests {
+    static var binary: String { "\(KioskHarness.packageRoot)/.build/debug/kofu" }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Starts `kofu serve` and waits until /readyz answers.
+    static func start(_ h: KioskHarness, port: Int, log: String) async throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["serve"]
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in h.environment { env[k] = v }
+        env["KOFU_HTTP_PORT"] = String(port)
+        env["KOFU_CONFIG"] = "\(KioskHarness.packageRoot)/config/kofu.yaml"
+        p.environment = env
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: log)
+        p.standardError = FileHandle(forWritingAtPath: log)
+        try p.run()
+        let client = LoadClient(port: port, timeout: 2)
+        for _ in 0..<300 {
+            if let r = try? await client.send("GET", "/readyz"), r.status == 200 { return p }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        p.terminate()
+        throw CancellationError()
+    }
+
+    @Test(arguments: StorageTestSupport.backends)
+    func killDuringLoadThenRestart(_ backend: TestBackend) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the kofu executable first (swift build --build-tests)")
+        let h = try await KioskHarness.make(backend: backend, people: 400)
+        defer { Task { await h.cleanUp() } }
+        let port = Self.freePort()
+        let server = try await Self.start(h, port: port, log: "\(h.dataDir)/serve-1.log")
+        let database = try await KofuDatabase.open(h.configuration().databaseURL.map { .postgres(url: $0) }
+                                                   ?? .sqlite(path: try h.configuration().sqlitePath))
+        defer { Task { await database.close() } }
+        let people = try await issuableResidents(database, limit: 200)
+        let load = LoadClient(port: port, maxConnections: 64, timeout: 20)
+
+        // Load: issue (some with delivery, some left ready), and kill -9 once a good part has been answered.
+        let answered = Counter()
+        let loadTask = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (i, p) in people.enumerated() {
+                    group.addTask {
+                        let body: [String: Any] = ["request_id": "CR-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": h.latestYear]
+                        if let r = try? await load.send("POST", "/kiosk/v1/issuances", json: body), r.status == 201 {
+                            await answered.add()
+                            if i % 2 == 0, let id = r.json["issuance_id"] as? String {
+                                _ = try? await load.send("POST", "/kiosk/v1/issuances/\(id)/delivered")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for _ in 0..<600 where await answered.value < 40 { try await Task.sleep(for: .milliseconds(10)) }
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        await loadTask.value
+        #expect(await answered.value >= 1)
+        let spool = "\(h.dataDir)/spool"
+        let leftBehind = (try? FileManager.default.contentsOfDirectory(atPath: spool))?.count ?? 0
+
+        // Restart: leftovers wiped, unfinished issuances voided.
+        let restarted = try await Self.start(h, port: port, log: "\(h.dataDir)/serve-2.log")
+        defer { restarted.terminate(); restarted.waitUntilExit() }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty,
+                "spool empty after restart (had \(leftBehind) files at the crash)")
+        let unfinished = try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM issuances WHERE status IN ('rendering', 'ready')").first()!
+                .decode(column: "n", as: Int.self)
+        }
+        #expect(unfinished == 0)
+        let numbers = try await database.read { db in
+            try await db.raw("""
+                SELECT n.number AS number, n.status AS nstatus, i.status AS istatus
+                FROM certificate_numbers n JOIN issuances i ON i.id = n.issuance_id
+                """).all().map { (try $0.decode(column: "number", as: String.self), try $0.decode(column: "nstatus", as: String.self),
+                                  try $0.decode(column: "istatus", as: String.self)) }
+        }
+        #expect(Set(numbers.map(\.0)).count == numbers.count, "no duplicated certificate number")
+        for (number, nstatus, istatus) in numbers {
+            #expect((istatus == "delivered") == (nstatus == "issued"), "\(number): issuance \(istatus), number \(nstatus)")
+        }
+        // The restarted server issues again, with new numbers.
+        let again = try await load.send("POST", "/kiosk/v1/issuances",
+                                        json: ["request_id": "AFTER", "card_serial": people[0].card, "kind": "income_taxation", "fiscal_year": h.latestYear])
+        #expect(again.status == 201)
+        let newNumber = (again.json["certificate_numbers"] as? [String])?.first ?? ""
+        #expect(!numbers.map(\.0).contains(newNumber))
+    }
+}
+
+actor Counter {
+    private(set) var value = 0
+    func add() { value += 1 }
+}
