@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KofuStorage
+import SQLKit
 
 /// `kofu bench audit`: how many audit entries per second `AuditLog.record` commits, sequentially and with
 /// many concurrent callers (group commit), on a scratch database.
@@ -11,12 +12,26 @@ struct BenchAuditCommand: AsyncParsableCommand {
 
     @Option(help: "Entries per run.") var count = 20_000
     @Option(help: "Concurrent callers for the group-commit run.") var concurrency = 64
-    @Option(help: "A postgres:// URL of a scratch database (default: a temporary SQLite file).") var postgres: String?
+    @Option(help: "A postgres:// URL of a server; the bench creates and drops its own kofu_bench_<random> database there (default: a temporary SQLite file).")
+    var postgres: String?
 
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kofu-bench-audit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try await KofuDatabase.open(postgres.map { .postgres(url: $0) } ?? .sqlite(path: dir + "/kofu.sqlite"))
+        let scratchName = "kofu_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        var server: KofuDatabase?
+        let location: DatabaseLocation
+        if let postgres {
+            let admin = try await KofuDatabase.open(.postgres(url: postgres))
+            try await admin.exclusive { db in try await db.raw("CREATE DATABASE \(unsafeRaw: scratchName)").run() }
+            guard var url = URLComponents(string: postgres) else { throw ValidationError("not a URL: --postgres") }
+            url.path = "/" + scratchName
+            server = admin
+            location = .postgres(url: url.string ?? postgres)
+        } else {
+            location = .sqlite(path: dir + "/kofu.sqlite")
+        }
+        let db = try await KofuDatabase.open(location)
         try await Migrator.all.run(on: db)
         let log = AuditLog(database: db, signer: HMACCheckpointSigner(key: Array(repeating: 1, count: 32)), checkpointInterval: 1000)
         func event(_ i: Int) -> AuditEvent {
@@ -48,6 +63,10 @@ struct BenchAuditCommand: AsyncParsableCommand {
         let verifySeconds = (ContinuousClock.now - start).seconds
         print("verify: \(result.entriesChecked) entries in \(String(format: "%.2f", verifySeconds)) s, intact: \(result.isIntact)")
         await db.close()
+        if let server {
+            _ = try? await server.exclusive { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: scratchName)").run() }
+            await server.close()
+        }
         if !result.isIntact { throw ExitCode(1) }
     }
 }
