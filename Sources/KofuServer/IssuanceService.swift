@@ -140,7 +140,7 @@ public struct IssuanceService: Sendable {
             Metrics.issued(kind)
             try await audit.record(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
                                    numbers.map(\.value).joined(separator: ","))
-            var record = try await ledger.get(id: issuanceID)!
+            guard var record = try await ledger.get(id: issuanceID) else { throw LedgerError.notFound(issuanceID) }
             record.numbers = numbers
             return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
         } catch {
@@ -288,7 +288,8 @@ public struct IssuanceService: Sendable {
             try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now())
             Metrics.delivered.increment()
             try await audit.record(.kioskCenter, .kioskDelivered, .issuance(id), .success)
-            return try await ledger.get(id: id)!
+            guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
+            return updated
         default:
             throw KioskError.gone
         }
@@ -307,7 +308,8 @@ public struct IssuanceService: Sendable {
             try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now())
             Metrics.cancelled.increment()
             try await audit.record(.kioskCenter, .kioskCancel, .issuance(id), .success, reason)
-            return try await ledger.get(id: id)!
+            guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
+            return updated
         default:
             throw KioskError.gone
         }

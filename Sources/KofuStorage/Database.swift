@@ -45,7 +45,7 @@ public final class KofuDatabase: Sendable {
     private let impl: Impl
 
     private enum Impl: Sendable {
-        case sqlite(writer: SQLiteConnection, readers: [SQLiteConnection], lock: AsyncLock, path: String)
+        case sqlite(writer: SQLiteConnection, readers: ReaderPool, lock: AsyncLock, path: String)
         case postgres(client: PostgresClient, runTask: Task<Void, Never>)
     }
 
@@ -72,14 +72,14 @@ public final class KofuDatabase: Sendable {
                 try await writer.sql().raw(SQLQueryString(pragma)).run()
             }
             var readers: [SQLiteConnection] = []
-            for _ in 0..<2 {
+            for _ in 0..<4 {
                 let r = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 try await r.sql().raw("PRAGMA busy_timeout=10000").run()
                 readers.append(r)
             }
             _ = chmod(path, 0o600)
             return KofuDatabase(backend: .sqlite, logger: logger,
-                                impl: .sqlite(writer: writer, readers: readers, lock: AsyncLock(), path: path))
+                                impl: .sqlite(writer: writer, readers: ReaderPool(readers), lock: AsyncLock(), path: path))
         case .postgres(let url):
             guard let config = try? SQLPostgresConfiguration(url: url) else { throw DatabaseError.invalidPostgresURL(url) }
             var clientConfig = PostgresClient.Configuration(
@@ -138,7 +138,18 @@ public final class KofuDatabase: Sendable {
     public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
         case .sqlite(_, let readers, _, _):
-            return try await body(readers[Int.random(in: 0..<readers.count)].sql())
+            // One task per reader connection at a time: SQLite shares one read snapshot among the
+            // statements active on a connection, so sharing it could show a read older than a commit
+            // that already returned. Checked out alone, every read sees every finished transaction.
+            let connection = await readers.checkOut()
+            do {
+                let r = try await body(connection.sql())
+                await readers.checkIn(connection)
+                return r
+            } catch {
+                await readers.checkIn(connection)
+                throw error
+            }
         case .postgres(let client, _):
             return try await client.withConnection { conn in try await body(conn.sql()) }
         }
@@ -158,13 +169,36 @@ public final class KofuDatabase: Sendable {
     public func close() async {
         switch impl {
         case .sqlite(let writer, let readers, _, _):
-            for r in readers { try? await r.close() }
+            for r in await readers.all() { try? await r.close() }
             try? await writer.close()
         case .postgres(_, let runTask):
             runTask.cancel()
             _ = await runTask.value
         }
     }
+}
+
+/// SQLite reader connections, each lent to one task at a time.
+actor ReaderPool {
+    private let connections: [SQLiteConnection]
+    private var idle: [SQLiteConnection]
+    private var waiters: [CheckedContinuation<SQLiteConnection, Never>] = []
+
+    init(_ connections: [SQLiteConnection]) {
+        self.connections = connections
+        self.idle = connections
+    }
+
+    func checkOut() async -> SQLiteConnection {
+        if let c = idle.popLast() { return c }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func checkIn(_ connection: SQLiteConnection) {
+        if waiters.isEmpty { idle.append(connection) } else { waiters.removeFirst().resume(returning: connection) }
+    }
+
+    func all() -> [SQLiteConnection] { connections }
 }
 
 /// A FIFO async mutex: callers wait their turn without blocking a thread.

@@ -106,7 +106,8 @@ public struct LedgerStore: Sendable {
         } catch let error where isUniqueViolation(error) {
             throw LedgerError.duplicateRequestID(new.requestID)
         }
-        return try await get(id: new.id)!
+        guard let record = try await get(id: new.id) else { throw LedgerError.notFound(new.id) }
+        return record
     }
 
     /// Creates an entry in `rendering` and allocates one certificate number per copy, atomically.

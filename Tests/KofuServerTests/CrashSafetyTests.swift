@@ -56,7 +56,7 @@ import Testing
         let database = try await KofuDatabase.open(h.configuration().databaseURL.map { .postgres(url: $0) }
                                                    ?? .sqlite(path: try h.configuration().sqlitePath))
         defer { Task { await database.close() } }
-        let people = try await issuableResidents(database, limit: 200)
+        let people = try await issuableResidents(database, limit: 200, year: h.latestYear)
         let load = LoadClient(port: port, maxConnections: 64, timeout: 20)
 
         // Load: issue (some with delivery, some left ready), and kill -9 once a good part has been answered.
