@@ -33,7 +33,7 @@ import Testing
         env["KOFU_HTTP_PORT"] = String(port)
         env["KOFU_CONFIG"] = "\(KioskHarness.packageRoot)/config/kofu.yaml"
         p.environment = env
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: log)
         p.standardError = FileHandle(forWritingAtPath: log)
         try p.run()

@@ -49,7 +49,7 @@ struct LoadClient: Sendable {
 /// not moved in today, and a name the font can print.
 func issuableResidents(_ database: KofuDatabase, limit: Int, year: Int) async throws -> [(card: String, id: String, name: String, address: String)] {
     let today = LocalDate.todayInJapan().iso
-    try await database.read { db in
+    return try await database.read { db in
         try await db.raw("""
             SELECT c.card_serial AS card, r.addressee_id AS id, r.name AS name, r.address AS address
             FROM tax_cards c JOIN tax_residents r ON r.addressee_id = c.addressee_id
