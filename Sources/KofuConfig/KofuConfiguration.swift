@@ -15,6 +15,10 @@ public struct KofuConfiguration: Sendable {
     /// `http.host` / `http.port` (`KOFU_HTTP_HOST` / `KOFU_HTTP_PORT`).
     public let httpHost: String
     public let httpPort: Int
+    /// `tls.cert`, `tls.key`, `tls.client_ca`: PEM files for HTTPS with mutual TLS (all three, or none).
+    public let tlsCertificate: String?
+    public let tlsKey: String?
+    public let tlsClientCA: String?
     /// `database.url`: empty for SQLite in the data directory, or `postgres://…`.
     public let databaseURL: String?
     /// `paths.templates` and `paths.fonts`.
@@ -41,6 +45,23 @@ public struct KofuConfiguration: Sendable {
         dataDir = values.string("data.dir", default: "data")
         httpHost = values.string("http.host", default: "127.0.0.1")
         httpPort = try values.int("http.port", default: 8080, range: 0...65535)
+        tlsCertificate = values.optionalString("tls.cert")
+        tlsKey = values.optionalString("tls.key")
+        tlsClientCA = values.optionalString("tls.client_ca")
+        let tlsSet = [tlsCertificate, tlsKey, tlsClientCA].filter { $0 != nil }.count
+        if tlsSet != 0 && tlsSet != 3 {
+            throw values.error(tlsCertificate == nil ? "tls.cert" : (tlsKey == nil ? "tls.key" : "tls.client_ca"),
+                               "mutual TLS needs tls.cert, tls.key and tls.client_ca together")
+        }
+        for (key, path) in [("tls.cert", tlsCertificate), ("tls.key", tlsKey), ("tls.client_ca", tlsClientCA)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw values.error(key, "cannot read \(path)")
+            }
+        }
+        let loopback = httpHost == "localhost" || httpHost == "::1" || httpHost.hasPrefix("127.")
+        if tlsSet == 0 && !loopback {
+            throw values.error("http.host", "\(httpHost) is not a loopback address: plain HTTP is only allowed on loopback; set tls.cert, tls.key and tls.client_ca")
+        }
         databaseURL = values.optionalString("database.url")
         if let url = databaseURL, !url.hasPrefix("postgres://"), !url.hasPrefix("postgresql://") {
             throw values.error("database.url", "expected empty (SQLite) or a postgres:// URL")
@@ -58,6 +79,9 @@ public struct KofuConfiguration: Sendable {
             mayorName: values.string("municipality.mayor_name", default: "吉住 健一"))
         sealImage = values.string("municipality.seal_image", default: "Templates/seal.png")
     }
+
+    /// Whether to serve HTTPS with mutual TLS.
+    public var mutualTLS: Bool { tlsCertificate != nil }
 
     /// The SQLite file used when `database.url` is empty.
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("kofu.sqlite") }

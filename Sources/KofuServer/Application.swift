@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import KofuConfig
 import KofuSeal
 import KofuStorage
@@ -51,9 +54,11 @@ public enum KofuMetrics {
     public static func bootstrap() { _ = registry }
 }
 
-/// Builds the whole HTTP application. `serve` and the tests start Kofu the same way.
+/// Builds the whole HTTP application. `serve` and the tests start Kofu the same way. With `tls.*` set it
+/// serves HTTPS and accepts only clients whose certificate chains to `tls.client_ca` (the certificate
+/// center); otherwise plain HTTP, which the configuration allows on loopback only.
 public func buildApplication(_ services: KofuServices, host: String, port: Int,
-                             logger: Logger = Logger(label: "kofu")) -> some ApplicationProtocol {
+                             logger: Logger = Logger(label: "kofu")) throws -> some ApplicationProtocol {
     KofuMetrics.bootstrap()
     let router = Router(context: KofuRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -68,7 +73,18 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
 
     let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
     let retention = AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger)
-    return Application(router: router,
+    let config = services.configuration
+    var server: HTTPServerBuilder = .http1()
+    if let cert = config.tlsCertificate, let key = config.tlsKey, let ca = config.tlsClientCA {
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        tls.certificateVerification = .noHostnameVerification
+        tls.trustRoots = .file(ca)
+        tls.minimumTLSVersion = .tlsv12
+        server = try .tls(.http1(), tlsConfiguration: tls)
+    }
+    return Application(router: router, server: server,
                        configuration: .init(address: .hostname(host, port: port), serverName: "kofu"),
                        services: [sweeper, retention],
                        logger: logger)

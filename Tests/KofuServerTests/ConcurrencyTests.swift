@@ -11,7 +11,7 @@ import Testing
 @Suite struct ConcurrencyTests {
     @Test(arguments: StorageTestSupport.backends)
     func fiveHundredConcurrentResidentsNoCrossTalk(_ backend: TestBackend) async throws {
-        let h = try await KioskHarness.make(backend: backend, people: 1000)
+        let h = try await KioskHarness.make(backend: backend, people: 1200)
         defer { Task { await h.cleanUp() } }
         let extra = ["KOFU_ISSUANCE_MAX_WAITING": "2000", "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": "300"]
         try await h.withLiveServer(extra) { client, services in

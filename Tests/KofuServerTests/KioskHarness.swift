@@ -106,7 +106,7 @@ struct KioskHarness: Sendable {
     /// Runs `body` against the real application over a live loopback port.
     func withLiveServer(_ extra: [String: String] = [:], _ body: @escaping @Sendable (any TestClientProtocol, KofuServices) async throws -> Void) async throws {
         let services = try await openServices(extra)
-        let app = buildApplication(services, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(services, host: "127.0.0.1", port: 0)
         do {
             try await app.test(.live) { client in try await body(client, services) }
         } catch {
