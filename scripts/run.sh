@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-swift build -c release --product kofu
-kofu=".build/release/kofu"
+# A debug build shares .build with the test command; production uses `swift build -c release`.
+swift build --product kofu
+kofu=".build/debug/kofu"
 export KOFU_DATA_DIR=${KOFU_DATA_DIR:-data/demo}
 export KOFU_ISSUANCE_SERVICE_HOURS=${KOFU_ISSUANCE_SERVICE_HOURS:-00:00-24:00}
 export KOFU_ISSUANCE_CLOSED_DAYS=${KOFU_ISSUANCE_CLOSED_DAYS:-}

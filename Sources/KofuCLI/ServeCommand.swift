@@ -20,7 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
         logger.notice("kofu listening", metadata: ["address": "\(config.httpHost):\(config.httpPort)",
                                                     "mutual_tls": "\(config.mutualTLS)",
                                                     "municipality": "\(config.municipality.code)"])
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch is CancellationError {
+            // SIGTERM / SIGINT: a graceful stop, not an error.
+        } catch {
+            await services.close()
+            throw error
+        }
         await services.close()
     }
 }

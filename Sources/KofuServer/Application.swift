@@ -121,13 +121,13 @@ struct ExpirySweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await service.expireOverdue()
             } catch {
                 logger.error("expiry sweep failed", metadata: ["error": "\(type(of: error))"])
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

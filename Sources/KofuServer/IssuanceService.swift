@@ -57,7 +57,12 @@ public struct IssuanceService: Sendable {
         self.settings = settings; self.municipality = municipality; self.eligibility = eligibility; self.audit = audit
         self.clock = clock; self.logger = logger
         self.admission = AdmissionControl(permits: settings.maxConcurrentRenders, maxWaiting: settings.maxWaiting)
+        self.heldYears = HeldYearsCache(taxData: taxData, clock: clock)
     }
+
+    /// The fiscal years held change only at import and rollover; reading them scans the tax tables, so
+    /// requests share one answer for a few seconds instead of each scanning.
+    public let heldYears: HeldYearsCache
 
     /// The outcome of an issue call: a ledger record, and the PDF when the document is ready.
     public struct Issued: Sendable {
@@ -220,7 +225,7 @@ public struct IssuanceService: Sendable {
         let id = person?.addresseeID
         var restrictions: [Restriction] = []
         if let id { restrictions = try await taxData.restrictions(for: id) }
-        let held = try await taxData.heldFiscalYears()
+        let held = try await heldYears.years()
         var assessment: Assessment?
         var levies: [Levy] = []
         var vehicles: [Vehicle] = []
@@ -352,6 +357,26 @@ public struct IssuanceService: Sendable {
 
     public func intakePaused() async throws -> Bool {
         try await ledger.state(Self.intakePausedKey) == "true"
+    }
+}
+
+/// The held fiscal years, re-read at most every `ttl` seconds (another node's import shows within that).
+public actor HeldYearsCache {
+    let taxData: any TaxDataStore
+    let clock: any KofuClock
+    let ttl: TimeInterval
+    private var cached: (years: [FiscalYear], at: Date)?
+
+    init(taxData: any TaxDataStore, clock: any KofuClock, ttl: TimeInterval = 10) {
+        self.taxData = taxData; self.clock = clock; self.ttl = ttl
+    }
+
+    public func years() async throws -> [FiscalYear] {
+        let now = clock.now()
+        if let cached, now.timeIntervalSince(cached.at) < ttl, now >= cached.at { return cached.years }
+        let years = try await taxData.heldFiscalYears()
+        cached = (years, now)
+        return years
     }
 }
 

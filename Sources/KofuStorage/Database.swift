@@ -106,31 +106,23 @@ public final class KofuDatabase: Sendable {
     public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
         case .sqlite(let writer, _, let lock, _):
-            return try await lock.withLock {
-                let db = writer.sql()
-                try await db.raw("BEGIN IMMEDIATE").run()
-                do {
-                    let r = try await body(db)
-                    try await db.raw("COMMIT").run()
-                    return r
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
-                }
-            }
+            return try await lock.withLock { try await Self.atomically(writer.sql(), begin: "BEGIN IMMEDIATE", body) }
         case .postgres(let client, _):
-            return try await client.withConnection { conn in
-                let db = conn.sql()
-                try await db.raw("BEGIN").run()
-                do {
-                    let r = try await body(db)
-                    try await db.raw("COMMIT").run()
-                    return r
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
-                }
-            }
+            return try await client.withConnection { conn in try await Self.atomically(conn.sql(), begin: "BEGIN", body) }
+        }
+    }
+
+    /// `begin`, then `body`, then COMMIT — or ROLLBACK when anything throws.
+    private static func atomically<R: Sendable>(_ db: any SQLDatabase, begin: SQLQueryString,
+                                                _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await db.raw(begin).run()
+        do {
+            let r = try await body(db)
+            try await db.raw("COMMIT").run()
+            return r
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
         }
     }
 

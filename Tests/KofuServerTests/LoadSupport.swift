@@ -28,6 +28,13 @@ struct LoadClient: Sendable {
         func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
     }
 
+    /// Closes every connection and gives the server a moment to see them go, so that an in-process
+    /// server never shuts down with accepted connections it has not yet served.
+    func close() async {
+        session.invalidateAndCancel()
+        try? await Task.sleep(for: .milliseconds(300))
+    }
+
     func send(_ method: String, _ path: String, json: [String: Any]? = nil, accept: String? = nil) async throws -> Reply {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method

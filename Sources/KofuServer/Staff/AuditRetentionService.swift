@@ -27,7 +27,8 @@ public struct AuditRetentionService: Service {
             } catch {
                 logger.error("audit retention purge failed", metadata: ["error": "\(error)"])
             }
-            try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            // Graceful shutdown (SIGTERM) ends the wait; the loop condition then ends the service cleanly.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }
