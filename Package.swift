@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Tests only (HummingbirdTesting builds it anyway): the concurrent HTTP client of the load tests.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // C libraries, one thin system-library target each (pkg-config names from TECH.md).
@@ -84,6 +86,7 @@ let package = Package(
             "KofuServer", "KofuStorage", "KofuSeal", "KofuTestSupport", "KofuStorageTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: swiftSettings),
         /// Helpers shared by test targets: temp dirs, running pdftotext/zbarimg/qpdf, fixture paths.
         .target(name: "KofuTestSupport", dependencies: ["KofuDomain"], path: "Tests/KofuTestSupport", swiftSettings: swiftSettings),

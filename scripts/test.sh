@@ -16,4 +16,6 @@ trap stop_pg EXIT
 export KOFU_TEST_POSTGRES_URL=$(bash scripts/postgres-test-server.sh "$pgdir" "$port")
 echo "PostgreSQL for tests: $KOFU_TEST_POSTGRES_URL" >&2
 swift build --build-tests
-swift test --skip-build "$@"
+# Line-buffered output, so a CI log shows every test as it ends; and a hung test fails the run after
+# 40 minutes instead of stalling it (the whole suite takes about 5 on two cores).
+stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@"

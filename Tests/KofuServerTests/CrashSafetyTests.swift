@@ -7,7 +7,7 @@ import Testing
 
 /// kill -9 during load, then restart: no document survives in the spool, every issuance is final (or
 /// wiped and void), and no certificate number is duplicated. Runs the real `kofu serve` process.
-@Suite(.serialized) struct CrashSafetyTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CrashSafetyTests {
     static var binary: String { "\(KioskHarness.packageRoot)/.build/debug/kofu" }
 
     static func freePort() -> Int {
@@ -37,13 +37,24 @@ import Testing
         p.standardOutput = FileHandle(forWritingAtPath: log)
         p.standardError = FileHandle(forWritingAtPath: log)
         try p.run()
-        let client = LoadClient(port: port, timeout: 2)
-        for _ in 0..<300 {
-            if let r = try? await client.send("GET", "/readyz"), r.status == 200 { return p }
-            try await Task.sleep(for: .milliseconds(100))
+        let ready = try await withLoadClient(port: port, maxConnections: 1, timeout: .seconds(2)) { client in
+            for _ in 0..<300 {
+                if let r = try? await client.send("GET", "/readyz"), r.status == 200 { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
         }
-        p.terminate()
+        if ready { return p }
+        await stop(p, signal: SIGKILL)
         throw CancellationError()
+    }
+
+    /// Sends `signal` and waits (without blocking a thread) until the process is gone; SIGKILL after 15 s.
+    static func stop(_ p: Process, signal: Int32) async {
+        kill(p.processIdentifier, signal)
+        for _ in 0..<150 where p.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for _ in 0..<50 where p.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
     }
 
     @Test(arguments: StorageTestSupport.backends)
@@ -53,64 +64,66 @@ import Testing
         defer { Task { await h.cleanUp() } }
         let port = Self.freePort()
         let server = try await Self.start(h, port: port, log: "\(h.dataDir)/serve-1.log")
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let database = try await KofuDatabase.open(h.configuration().databaseURL.map { .postgres(url: $0) }
                                                    ?? .sqlite(path: try h.configuration().sqlitePath))
         defer { Task { await database.close() } }
         let people = try await issuableResidents(database, limit: 200, year: h.latestYear)
-        let load = LoadClient(port: port, maxConnections: 64, timeout: 20)
+        try await withLoadClient(port: port, maxConnections: 64, timeout: .seconds(20)) { load in
 
-        // Load: issue (some with delivery, some left ready), and kill -9 once a good part has been answered.
-        let answered = Counter()
-        let loadTask = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (i, p) in people.enumerated() {
-                    group.addTask {
-                        let body: [String: Any] = ["request_id": "CR-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": h.latestYear]
-                        if let r = try? await load.send("POST", "/kiosk/v1/issuances", json: body), r.status == 201 {
-                            await answered.add()
-                            if i % 2 == 0, let id = r.json["issuance_id"] as? String {
-                                _ = try? await load.send("POST", "/kiosk/v1/issuances/\(id)/delivered")
+            // Load: issue (some with delivery, some left ready), and kill -9 once a good part has been answered.
+            let answered = Counter()
+            let loadTask = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (i, p) in people.enumerated() {
+                        group.addTask {
+                            let body: [String: Any] = ["request_id": "CR-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": h.latestYear]
+                            if let r = try? await load.send("POST", "/kiosk/v1/issuances", json: body), r.status == 201 {
+                                await answered.add()
+                                if i % 2 == 0, let id = r.json["issuance_id"] as? String {
+                                    _ = try? await load.send("POST", "/kiosk/v1/issuances/\(id)/delivered")
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-        for _ in 0..<600 where await answered.value < 40 { try await Task.sleep(for: .milliseconds(10)) }
-        kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
-        await loadTask.value
-        #expect(await answered.value >= 1)
-        let spool = "\(h.dataDir)/spool"
-        let leftBehind = (try? FileManager.default.contentsOfDirectory(atPath: spool))?.count ?? 0
+            for _ in 0..<600 where await answered.value < 40 { try await Task.sleep(for: .milliseconds(10)) }
+            await Self.stop(server, signal: SIGKILL)
+            await loadTask.value
+            #expect(await answered.value >= 1)
+            let spool = "\(h.dataDir)/spool"
+            let leftBehind = (try? FileManager.default.contentsOfDirectory(atPath: spool))?.count ?? 0
 
-        // Restart: leftovers wiped, unfinished issuances voided.
-        let restarted = try await Self.start(h, port: port, log: "\(h.dataDir)/serve-2.log")
-        defer { restarted.terminate(); restarted.waitUntilExit() }
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty,
-                "spool empty after restart (had \(leftBehind) files at the crash)")
-        let unfinished = try await database.read { db in
-            try await db.raw("SELECT COUNT(*) AS n FROM issuances WHERE status IN ('rendering', 'ready')").first()!
-                .decode(column: "n", as: Int.self)
+            // Restart: leftovers wiped, unfinished issuances voided.
+            let restarted = try await Self.start(h, port: port, log: "\(h.dataDir)/serve-2.log")
+            defer { if restarted.isRunning { kill(restarted.processIdentifier, SIGKILL) } }
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty,
+                    "spool empty after restart (had \(leftBehind) files at the crash)")
+            let unfinished = try await database.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM issuances WHERE status IN ('rendering', 'ready')").first()!
+                    .decode(column: "n", as: Int.self)
+            }
+            #expect(unfinished == 0)
+            let numbers = try await database.read { db in
+                try await db.raw("""
+                    SELECT n.number AS number, n.status AS nstatus, i.status AS istatus
+                    FROM certificate_numbers n JOIN issuances i ON i.id = n.issuance_id
+                    """).all().map { (try $0.decode(column: "number", as: String.self), try $0.decode(column: "nstatus", as: String.self),
+                                      try $0.decode(column: "istatus", as: String.self)) }
+            }
+            #expect(Set(numbers.map(\.0)).count == numbers.count, "no duplicated certificate number")
+            for (number, nstatus, istatus) in numbers {
+                #expect((istatus == "delivered") == (nstatus == "issued"), "\(number): issuance \(istatus), number \(nstatus)")
+            }
+            // The restarted server issues again, with new numbers.
+            let again = try await load.send("POST", "/kiosk/v1/issuances",
+                                            json: ["request_id": "AFTER", "card_serial": people[0].card, "kind": "income_taxation", "fiscal_year": h.latestYear])
+            #expect(again.status == 201)
+            let newNumber = (again.json["certificate_numbers"] as? [String])?.first ?? ""
+            #expect(!numbers.map(\.0).contains(newNumber))
+            await Self.stop(restarted, signal: SIGTERM)
         }
-        #expect(unfinished == 0)
-        let numbers = try await database.read { db in
-            try await db.raw("""
-                SELECT n.number AS number, n.status AS nstatus, i.status AS istatus
-                FROM certificate_numbers n JOIN issuances i ON i.id = n.issuance_id
-                """).all().map { (try $0.decode(column: "number", as: String.self), try $0.decode(column: "nstatus", as: String.self),
-                                  try $0.decode(column: "istatus", as: String.self)) }
-        }
-        #expect(Set(numbers.map(\.0)).count == numbers.count, "no duplicated certificate number")
-        for (number, nstatus, istatus) in numbers {
-            #expect((istatus == "delivered") == (nstatus == "issued"), "\(number): issuance \(istatus), number \(nstatus)")
-        }
-        // The restarted server issues again, with new numbers.
-        let again = try await load.send("POST", "/kiosk/v1/issuances",
-                                        json: ["request_id": "AFTER", "card_serial": people[0].card, "kind": "income_taxation", "fiscal_year": h.latestYear])
-        #expect(again.status == 201)
-        let newNumber = (again.json["certificate_numbers"] as? [String])?.first ?? ""
-        #expect(!numbers.map(\.0).contains(newNumber))
     }
 }
 

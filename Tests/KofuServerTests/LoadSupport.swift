@@ -1,24 +1,18 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KofuDomain
 import KofuStorage
+import NIOCore
+import NIOHTTP1
 
-/// A plain HTTP client for many concurrent requests (one TCP connection each when needed), used where a
-/// test needs real concurrency or talks to a `kofu serve` process.
+/// A plain HTTP client for many concurrent requests (a pool of up to `maxConnections` keep-alive
+/// connections), used where a test needs real concurrency or talks to a `kofu serve` process.
+/// Built on AsyncHTTPClient (NIO); Foundation's URLSession on Linux was seen to lose a completion under
+/// load and leave a test waiting forever. Use it through `withLoadClient`, which always shuts it down.
 struct LoadClient: Sendable {
     let base: String
-    let session: URLSession
-
-    init(port: Int, maxConnections: Int = 64, timeout: TimeInterval = 120) {
-        base = "http://127.0.0.1:\(port)"
-        let config = URLSessionConfiguration.ephemeral
-        config.httpMaximumConnectionsPerHost = maxConnections
-        config.timeoutIntervalForRequest = timeout
-        config.urlCache = nil
-        session = URLSession(configuration: config)
-    }
+    let http: HTTPClient
+    let timeout: TimeAmount
 
     struct Reply: Sendable {
         var status: Int
@@ -28,26 +22,40 @@ struct LoadClient: Sendable {
         func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
     }
 
-    /// Closes every connection and gives the server a moment to see them go, so that an in-process
-    /// server never shuts down with accepted connections it has not yet served.
-    func close() async {
-        session.invalidateAndCancel()
-        try? await Task.sleep(for: .milliseconds(300))
-    }
-
     func send(_ method: String, _ path: String, json: [String: Any]? = nil, accept: String? = nil) async throws -> Reply {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
+        var request = HTTPClientRequest(url: base + path)
+        request.method = HTTPMethod(rawValue: method)
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
-        if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
-        let (data, response) = try await session.data(for: request)
-        let http = response as! HTTPURLResponse
+        if let accept { request.headers.add(name: "Accept", value: accept) }
+        let response = try await http.execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 32 << 20)
         var headers: [String: String] = [:]
-        for (k, v) in http.allHeaderFields { headers["\(k)"] = "\(v)" }
-        return Reply(status: http.statusCode, headers: headers, body: Array(data))
+        for (name, value) in response.headers { headers[name] = value }
+        return Reply(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
+    }
+}
+
+/// Runs `body` with a load client for the server on `port`, and shuts the client down afterwards
+/// (also when `body` throws), closing every connection before the caller stops the server.
+func withLoadClient<T: Sendable>(port: Int, maxConnections: Int = 64, timeout: Duration = .seconds(120),
+                                 _ body: (LoadClient) async throws -> T) async throws -> T {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+    // The connect timeout also bounds the wait for a free pooled connection: queued requests wait their turn.
+    let limit = TimeAmount.seconds(timeout.components.seconds)
+    configuration.timeout = .init(connect: limit, read: limit)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    let client = LoadClient(base: "http://127.0.0.1:\(port)", http: http, timeout: limit)
+    do {
+        let value = try await body(client)
+        try await http.shutdown()
+        return value
+    } catch {
+        try? await http.shutdown()
+        throw error
     }
 }
 
