@@ -18,19 +18,12 @@ struct BenchAuditCommand: AsyncParsableCommand {
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kofu-bench-audit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let scratchName = "kofu_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        var server: KofuDatabase?
-        let location: DatabaseLocation
-        if let postgres {
-            let admin = try await KofuDatabase.open(.postgres(url: postgres))
-            try await admin.exclusive { db in try await db.raw("CREATE DATABASE \(unsafeRaw: scratchName)").run() }
-            guard var url = URLComponents(string: postgres) else { throw ValidationError("not a URL: --postgres") }
-            url.path = "/" + scratchName
-            server = admin
-            location = .postgres(url: url.string ?? postgres)
-        } else {
-            location = .sqlite(path: dir + "/kofu.sqlite")
+        try await ScratchPostgres.with(server: postgres) { databaseURL in
+            try await bench(databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: dir + "/kofu.sqlite"))
         }
+    }
+
+    private func bench(_ location: DatabaseLocation) async throws {
         let db = try await KofuDatabase.open(location)
         try await Migrator.all.run(on: db)
         let log = AuditLog(database: db, signer: HMACCheckpointSigner(key: Array(repeating: 1, count: 32)), checkpointInterval: 1000)
@@ -63,10 +56,6 @@ struct BenchAuditCommand: AsyncParsableCommand {
         let verifySeconds = (ContinuousClock.now - start).seconds
         print("verify: \(result.entriesChecked) entries in \(String(format: "%.2f", verifySeconds)) s, intact: \(result.isIntact)")
         await db.close()
-        if let server {
-            _ = try? await server.exclusive { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: scratchName)").run() }
-            await server.close()
-        }
         if !result.isIntact { throw ExitCode(1) }
     }
 }

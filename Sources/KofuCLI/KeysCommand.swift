@@ -4,6 +4,7 @@ import KofuConfig
 import KofuCrypto
 import KofuDomain
 import KofuSeal
+import KofuServer
 
 /// `kofu keys`: the seal signing key and the published keyring.
 struct KeysCommand: AsyncParsableCommand {
@@ -22,36 +23,6 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
-    /// The municipality's calendar day now (Japan has one time zone and no daylight saving).
-    static func today() -> LocalDate {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "Asia/Tokyo")!
-        let c = cal.dateComponents([.year, .month, .day], from: Date())
-        return LocalDate(year: c.year!, month: c.month!, day: c.day!)!
-    }
-
-    static func adding(years: Int, to d: LocalDate) -> LocalDate {
-        LocalDate(year: d.year + years, month: d.month, day: d.day) ?? LocalDate(year: d.year + years, month: d.month, day: 28)!
-    }
-
-    /// Makes a key, publishes it in the keyring (retiring the municipality's other active keys
-    /// today), then writes the private key. The keyring is written first so that a crash in between
-    /// never leaves a signing key whose public half is unpublished.
-    static func install(settings: SealSettings, municipality: String, replace: Bool) throws -> SealKeyring.Entry {
-        var ring = FileManager.default.fileExists(atPath: settings.keyringFile)
-            ? try SealKeyring.load(file: settings.keyringFile) : SealKeyring()
-        let key = try ECDSAP256.PrivateKey.generate()
-        let today = today()
-        let entry = SealKeyring.Entry(
-            municipalityCode: municipality, publicKey: key.publicKey, notBefore: today, signingUntil: nil,
-            notAfter: adding(years: settings.signingYears + settings.verifyGraceYears, to: today))
-        try ring.add(entry)
-        ring.retireAll(except: entry.keyID, municipalityCode: municipality, on: today)
-        try ring.save(file: settings.keyringFile)
-        try SealKeyFile.write(key, to: settings.privateKeyFile, replace: replace)
-        return entry
-    }
-
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the first signing key (refuses to overwrite an existing private key; use rotate).")
@@ -62,7 +33,8 @@ struct KeysCommand: AsyncParsableCommand {
             guard !FileManager.default.fileExists(atPath: settings.privateKeyFile) else {
                 throw ValidationError("\(settings.privateKeyFile) already exists; use `kofu keys rotate` to replace it")
             }
-            let entry = try KeysCommand.install(settings: settings, municipality: config.municipality.code, replace: false)
+            let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
+                                                  validFrom: .todayInJapan(), replace: false)
             print("generated key \(entry.keyIDHex) (valid \(entry.notBefore.iso) to \(entry.notAfter.iso))")
             print("private key: \(settings.privateKeyFile) (mode 0600)")
             print("keyring:     \(settings.keyringFile)")
@@ -79,7 +51,8 @@ struct KeysCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: settings.keyringFile) else {
                 throw ValidationError("no keyring at \(settings.keyringFile); use `kofu keys generate` first")
             }
-            let entry = try KeysCommand.install(settings: settings, municipality: config.municipality.code, replace: true)
+            let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
+                                                  validFrom: .todayInJapan(), replace: true)
             print("new active key \(entry.keyIDHex) (valid \(entry.notBefore.iso) to \(entry.notAfter.iso))")
             print("previous keys stop signing today and keep verifying until their not_after date")
             print("restart the server so that it signs with the new key")

@@ -14,5 +14,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (see docs/performance.md for the figures and commands).",
-        subcommands: [BenchRenderCommand.self, BenchSealCommand.self, BenchImportCommand.self, BenchAuditCommand.self])
+        subcommands: [BenchRenderCommand.self, BenchSealCommand.self, BenchImportCommand.self, BenchAuditCommand.self,
+                      BenchIssuanceCommand.self])
 }

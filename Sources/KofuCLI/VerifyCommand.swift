@@ -62,7 +62,7 @@ struct VerifyCommand: AsyncParsableCommand {
             guard let d = LocalDate(iso: date) else { throw ValidationError("--date must be YYYY-MM-DD") }
             asOf = d
         } else {
-            asOf = KeysCommand.today()
+            asOf = .todayInJapan()
         }
         let ring: SealKeyring
         let code: String

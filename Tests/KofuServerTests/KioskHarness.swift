@@ -65,17 +65,10 @@ struct KioskHarness: Sendable {
         for (k, v) in extra { env[k] = v }
         let config = try KofuConfiguration(values: ConfigValues(file: "\(root)/config/kofu.yaml", environment: env), file: nil)
 
-        // The seal key, as `kofu keys generate` makes it.
-        let seal = try config.sealSettings()
-        let key = try ECDSAP256.PrivateKey.generate()
+        // The seal key, as `kofu keys generate` makes it (valid from yesterday: the test clock may be moved).
         let today = LocalDate.todayInJapan()
-        var ring = SealKeyring()
-        try ring.add(SealKeyring.Entry(municipalityCode: config.municipality.code, publicKey: key.publicKey,
-                                       notBefore: today.adding(days: -1), signingUntil: nil, notAfter: today.adding(days: 3650)))
-        try FileManager.default.createDirectory(atPath: (seal.keyringFile as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try ring.save(file: seal.keyringFile)
-        try SealKeyFile.write(key, to: seal.privateKeyFile, replace: false)
+        _ = try SealKeyInstall.install(settings: try config.sealSettings(), municipality: config.municipality.code,
+                                       validFrom: today.adding(days: -1), replace: false)
 
         // A sample batch for today, imported as `kofu import` does.
         let batch = (dir as NSString).appendingPathComponent("batch")

@@ -60,22 +60,6 @@ func withLoadClient<T: Sendable>(port: Int, maxConnections: Int = 64, timeout: D
 }
 
 /// Residents with a usable card, for load tests: (card serial, addressee id, name, address).
-/// Only residents with an assessment for `year` (so 所得・課税証明書 issues), an unexpired card, no restriction,
-/// not moved in today, and a name the font can print.
 func issuableResidents(_ database: KofuDatabase, limit: Int, year: Int) async throws -> [(card: String, id: String, name: String, address: String)] {
-    let today = LocalDate.todayInJapan().iso
-    return try await database.read { db in
-        try await db.raw("""
-            SELECT c.card_serial AS card, r.addressee_id AS id, r.name AS name, r.address AS address
-            FROM tax_cards c JOIN tax_residents r ON r.addressee_id = c.addressee_id
-            WHERE r.status = 'resident' AND c.revoked = 0 AND c.valid_until >= \(bind: today) AND r.status_date < \(bind: today)
-              AND r.name NOT LIKE '%𠮷%'
-              AND NOT EXISTS (SELECT 1 FROM tax_restrictions t WHERE t.addressee_id = r.addressee_id)
-              AND EXISTS (SELECT 1 FROM tax_assessments a WHERE a.addressee_id = r.addressee_id AND a.fiscal_year = \(bind: year))
-            ORDER BY r.addressee_id LIMIT \(bind: limit)
-            """).all().map {
-            (try $0.decode(column: "card", as: String.self), try $0.decode(column: "id", as: String.self),
-             try $0.decode(column: "name", as: String.self), try $0.decode(column: "address", as: String.self))
-        }
-    }
+    try await database.issuableResidents(limit: limit, year: year).map { ($0.cardSerial, $0.addresseeID, $0.name, $0.address) }
 }

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import KofuStorage
+import SQLKit
+
+/// A throw-away database on a PostgreSQL server, for the benchmarks: `kofu_bench_<random>` is created
+/// before `body` and dropped after it, whether `body` succeeds or throws. Without a server URL, `body`
+/// gets nil and the benchmark uses SQLite.
+enum ScratchPostgres {
+    static func with<T>(server: String?, _ body: (_ databaseURL: String?) async throws -> T) async throws -> T {
+        guard let server else { return try await body(nil) }
+        guard var url = URLComponents(string: server) else { throw ValidationError("not a URL: \(server)") }
+        let name = "kofu_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let admin = try await KofuDatabase.open(.postgres(url: server))
+        try await admin.exclusive { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        url.path = "/" + name
+        let result: Result<T, any Error>
+        do { result = .success(try await body(url.string ?? server)) } catch { result = .failure(error) }
+        _ = try? await admin.exclusive { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        await admin.close()
+        return try result.get()
+    }
+}
