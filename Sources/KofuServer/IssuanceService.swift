@@ -57,12 +57,12 @@ public struct IssuanceService: Sendable {
         self.settings = settings; self.municipality = municipality; self.eligibility = eligibility; self.audit = audit
         self.clock = clock; self.logger = logger
         self.admission = AdmissionControl(permits: settings.maxConcurrentRenders, maxWaiting: settings.maxWaiting)
-        self.heldYears = HeldYearsCache(taxData: taxData, clock: clock)
+        self.loadedData = LoadedDataCache(taxData: taxData, clock: clock)
     }
 
-    /// The fiscal years held change only at import and rollover; reading them scans the tax tables, so
-    /// requests share one answer for a few seconds instead of each scanning.
-    public let heldYears: HeldYearsCache
+    /// The fiscal years held and the data sets' freshness change only at import and rollover; reading them
+    /// scans the tax tables, so requests share one answer for a few seconds instead of each reading them.
+    public let loadedData: LoadedDataCache
 
     /// The outcome of an issue call: a ledger record, and the PDF when the document is ready.
     public struct Issued: Sendable {
@@ -225,7 +225,7 @@ public struct IssuanceService: Sendable {
         let id = person?.addresseeID
         var restrictions: [Restriction] = []
         if let id { restrictions = try await taxData.restrictions(for: id) }
-        let held = try await heldYears.years()
+        let held = try await loadedData.years()
         var assessment: Assessment?
         var levies: [Levy] = []
         var vehicles: [Vehicle] = []
@@ -237,7 +237,7 @@ public struct IssuanceService: Sendable {
             }
         }
         var ages: [String: Double] = [:]
-        for f in try await taxData.freshness() {
+        for f in try await loadedData.freshness() {
             ages[f.dataSet] = now.timeIntervalSince(f.extractedAt) / 3600
         }
         let renderer = self.renderer
@@ -360,23 +360,29 @@ public struct IssuanceService: Sendable {
     }
 }
 
-/// The held fiscal years, re-read at most every `ttl` seconds (another node's import shows within that).
-public actor HeldYearsCache {
+/// What changes only at import and rollover — the held fiscal years and each data set's freshness — re-read
+/// at most every `ttl` seconds (another node's import shows within that) instead of on every request.
+public actor LoadedDataCache {
     let taxData: any TaxDataStore
     let clock: any KofuClock
     let ttl: TimeInterval
-    private var cached: (years: [FiscalYear], at: Date)?
+    private var cached: (years: [FiscalYear], freshness: [DataSetFreshness], at: Date)?
 
     init(taxData: any TaxDataStore, clock: any KofuClock, ttl: TimeInterval = 10) {
         self.taxData = taxData; self.clock = clock; self.ttl = ttl
     }
 
-    public func years() async throws -> [FiscalYear] {
+    public func years() async throws -> [FiscalYear] { try await current().years }
+
+    public func freshness() async throws -> [DataSetFreshness] { try await current().freshness }
+
+    private func current() async throws -> (years: [FiscalYear], freshness: [DataSetFreshness]) {
         let now = clock.now()
-        if let cached, now.timeIntervalSince(cached.at) < ttl, now >= cached.at { return cached.years }
+        if let cached, now.timeIntervalSince(cached.at) < ttl, now >= cached.at { return (cached.years, cached.freshness) }
         let years = try await taxData.heldFiscalYears()
-        cached = (years, now)
-        return years
+        let freshness = try await taxData.freshness()
+        cached = (years, freshness, now)
+        return (years, freshness)
     }
 }
 

@@ -22,7 +22,7 @@ struct OperationsController: Sendable {
     /// Ready when the database answers and linkage data is loaded.
     func ready() async -> Response {
         do {
-            let held = try await services.issuance.heldYears.years()
+            let held = try await services.issuance.loadedData.years()
             let paused = try await services.issuance.intakePaused()
             let body = "ready\nfiscal_years=\(held.map(\.year).map(String.init).joined(separator: ","))\nintake_paused=\(paused)\n"
             guard !held.isEmpty else {

@@ -53,10 +53,7 @@ public struct Migrator: Sendable {
 }
 
 enum ISO8601 {
-    static func now() -> String {
-        let f = ISO8601DateFormatter()
-        return f.string(from: Date())
-    }
+    static func now() -> String { TaxDataTime.format(Date()) }
 }
 
 import Foundation

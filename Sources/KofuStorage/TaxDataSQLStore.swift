@@ -198,20 +198,16 @@ public struct SQLTaxDataStore: TaxDataStore {
     }
 }
 
-/// Timestamps as stored: ISO 8601 in UTC with seconds.
+/// Timestamps as stored: ISO 8601 in UTC with seconds. FoundationEssentials' format style: Foundation's
+/// ISO8601DateFormatter goes through ICU and was a sixth of a kiosk request's CPU when made per row.
 enum TaxDataTime {
-    static func format(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    private static let seconds = Date.ISO8601FormatStyle()
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    static func format(_ date: Date) -> String { seconds.format(date) }
 
     static func parse(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: text)
+        (try? seconds.parse(text)) ?? (try? fractional.parse(text))
     }
 }
 
