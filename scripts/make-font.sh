@@ -4,8 +4,8 @@
 # and character coverage as the original; two changes that make cairo's PDF output cheaper (docs/perf/rendering.md):
 #   - no TrueType hinting (glyph instructions, fpgm, prep, cvt): print and PDF viewers do not need it, and it
 #     was copied and deflated into every certificate's font subset;
-#   - one Unicode cmap (format 12, plus the format 14 variation selectors): cairo 1.16 scans the format 4
-#     subtable (about 5,000 segments) once per glyph of every document to find the glyph's character.
+#   - no format 4 (BMP) cmap, only format 12 (and the format 14 variation sequences): cairo 1.16 scanned the
+#     format 4 subtable (about 5,000 segments) once per glyph of every document to find the glyph's character.
 # Usage: scripts/make-font.sh [output.ttf]   (needs python3 with venv; installs the Debian package if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ from fontTools.ttLib import TTFont
 from fontTools import subset
 
 src, out = sys.argv[1], sys.argv[2]
-font = TTFont(src)
+font = TTFont(src, recalcTimestamp=False)   # keep head.modified: the cut is reproducible byte for byte
 options = subset.Options()
 options.hinting = False            # drop glyph instructions, fpgm, prep, cvt
 options.glyph_names = True
@@ -42,9 +42,11 @@ sub = subset.Subsetter(options)
 sub.populate(glyphs=font.getGlyphOrder(), unicodes=font.getBestCmap().keys())
 sub.subset(font)
 
-# Keep the UCS-4 subtable (and the variation selectors); drop the format 4 (BMP) subtables.
+# Keep the UCS-4 subtable and the variation sequences (the subsetter drops format 14; the glyph order is
+# unchanged, so the original subtable still fits); drop the format 4 (BMP) subtables.
 cmap = font["cmap"]
-cmap.tables = [t for t in cmap.tables if t.format != 4]
+original = TTFont(src)["cmap"]
+cmap.tables = [t for t in cmap.tables if t.format not in (4, 14)] + [t for t in original.tables if t.format == 14]
 assert any(t.format == 12 and (t.platformID, t.platEncID) == (3, 10) for t in cmap.tables)
 
 # Mark the cut as a modified version (OFL 1.1 §2); the font has no Reserved Font Name.
