@@ -194,8 +194,7 @@ struct CertificatePage {
             cairo_save(cr)
             cairo_translate(cr, center.0, center.1)
             cairo_rotate(cr, -Double.pi / 7)
-            cairo_move_to(cr, -wordWidth / 2, sizeMM * 0.36)
-            cairo_text_path(cr, g.warning)
+            canvas.textPath(g.warning, x: -wordWidth / 2, y: sizeMM * 0.36)
             cairo_restore(cr)
         }
         cairo_clip(cr)

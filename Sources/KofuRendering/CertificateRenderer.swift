@@ -20,12 +20,15 @@ public final class CertificateRenderer: Sendable {
     private let templates: TemplateSet
     private let fonts: FontPool
     private let coverage: Set<UInt32>
+    private let glyphs: GlyphMap
     private let seal: SealImage
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
     public init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
-        let coverage = try FontInstance.coverage(path: fontPath)
+        let glyphs = try GlyphMap(path: fontPath)
+        self.glyphs = glyphs
+        let coverage = glyphs.coverage
         self.coverage = coverage
         fonts = try FontPool(path: fontPath)
         seal = try SealImage(path: sealImagePath)
@@ -53,7 +56,7 @@ public final class CertificateRenderer: Sendable {
     public func render(_ documents: [(certificate: Certificate, qrText: String)]) throws -> RenderedDocument {
         guard let title = documents.first?.certificate.kind.title else { throw RenderError.noCertificates }
         return try fonts.withInstance { font in
-            let canvas = try PDFCanvas(font: font, title: title)
+            let canvas = try PDFCanvas(font: font, glyphs: glyphs, title: title)
             let sealSurface = try seal.makeSurface()
             defer { cairo_surface_destroy(sealSurface) }
             var pages = 0

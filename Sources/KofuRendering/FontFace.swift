@@ -16,6 +16,11 @@ final class FontInstance: @unchecked Sendable {
             FT_Done_FreeType(library)
             throw TemplateError.unreadableFont(file: path)
         }
+        // Kofu maps text to glyphs itself (`GlyphMap`), so cairo never needs this face's charmap. Without one,
+        // cairo 1.16's per-document reverse lookup of each new glyph's character (which otherwise scans the
+        // font's format 4 cmap, or walks the whole active charmap when the font has none) ends at once; the
+        // text passed to cairo_show_text_glyphs supplies the PDF's ToUnicode mapping instead.
+        face.pointee.charmap = nil
         guard let cf = cairo_ft_font_face_create_for_ft_face(face, 0) else {
             FT_Done_Face(face); FT_Done_FreeType(library)
             throw TemplateError.unreadableFont(file: path)
@@ -37,9 +42,25 @@ final class FontInstance: @unchecked Sendable {
     }
 
     deinit { cairo_font_face_destroy(cairoFace) }
+}
 
-    /// Every Unicode scalar the font maps to a glyph (its cmap), read once at start-up.
-    static func coverage(path: String) throws -> Set<UInt32> {
+/// The font's Unicode → glyph mapping and advance widths, read once at start-up and shared by every render.
+///
+/// Text is drawn with `cairo_show_text_glyphs` from this table rather than with `cairo_show_text`, which keeps
+/// the FreeType faces cairo uses free of a charmap (see `FontInstance`) and spares cairo's own UTF-8 → glyph
+/// conversion and text extents on every string.
+struct GlyphMap: Sendable {
+    struct Glyph: Sendable {
+        let index: UInt32
+        /// Horizontal advance in ems (unhinted, as cairo computes it with hint metrics off).
+        let advance: Double
+    }
+
+    private let glyphs: [UInt32: Glyph]
+    /// `.notdef`, drawn for a scalar the font lacks (never on a certificate: 外字 are refused before drawing).
+    let missing: Glyph
+
+    init(path: String) throws {
         var library: FT_Library?
         guard FT_Init_FreeType(&library) == 0, let library else { throw TemplateError.unreadableFont(file: path) }
         defer { FT_Done_FreeType(library) }
@@ -47,15 +68,35 @@ final class FontInstance: @unchecked Sendable {
         guard FT_New_Face(library, path, 0, &face) == 0, let face else { throw TemplateError.unreadableFont(file: path) }
         defer { FT_Done_Face(face) }
         guard FT_Select_Charmap(face, FT_ENCODING_UNICODE) == 0 else { throw TemplateError.unreadableFont(file: path) }
-        var set = Set<UInt32>()
-        set.reserveCapacity(Int(face.pointee.num_glyphs))
+        let unitsPerEm = Double(face.pointee.units_per_EM)
+        guard unitsPerEm > 0 else { throw TemplateError.unreadableFont(file: path) }
+        func advance(_ index: FT_UInt) -> Double {
+            var units: FT_Fixed = 0
+            guard FT_Get_Advance(face, index, FT_Int32(FT_LOAD_NO_SCALE), &units) == 0 else { return 0 }
+            return Double(units) / unitsPerEm
+        }
+        var map = [UInt32: Glyph]()
+        map.reserveCapacity(Int(face.pointee.num_glyphs))
         var index: FT_UInt = 0
         var code = FT_Get_First_Char(face, &index)
         while index != 0 {
-            set.insert(UInt32(code))
+            map[UInt32(code)] = Glyph(index: UInt32(index), advance: advance(index))
             code = FT_Get_Next_Char(face, code, &index)
         }
-        return set
+        glyphs = map
+        missing = Glyph(index: 0, advance: advance(0))
+    }
+
+    /// Every Unicode scalar the font maps to a glyph (its cmap).
+    var coverage: Set<UInt32> { Set(glyphs.keys) }
+
+    subscript(scalar: Unicode.Scalar) -> Glyph { glyphs[scalar.value] ?? missing }
+
+    /// The advance of `text` in ems.
+    func advance(of text: String) -> Double {
+        var sum = 0.0
+        for scalar in text.unicodeScalars { sum += self[scalar].advance }
+        return sum
     }
 }
 

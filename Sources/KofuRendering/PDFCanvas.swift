@@ -14,11 +14,15 @@ final class PDFCanvas {
     private let surface: OpaquePointer
     let cr: OpaquePointer
     private let font: FontInstance
+    private let glyphs: GlyphMap
+    /// The current font size in millimetres (user space), as last given to cairo.
+    private var fontSizeMM = 1.0
 
     static let pointsPerMM = 72.0 / 25.4
 
-    init(font: FontInstance, title: String) throws {
+    init(font: FontInstance, glyphs: GlyphMap, title: String) throws {
         self.font = font
+        self.glyphs = glyphs
         let write: cairo_write_func_t = { closure, data, length in
             guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
             let sink = Unmanaged<PDFSink>.fromOpaque(closure).takeUnretainedValue()
@@ -71,13 +75,13 @@ final class PDFCanvas {
 
     static func mm(points: Double) -> Double { points / pointsPerMM }
 
-    func setFont(points: Double) { cairo_set_font_size(cr, Self.mm(points: points)) }
-
-    func width(of text: String) -> Double {
-        var e = cairo_text_extents_t()
-        cairo_text_extents(cr, text, &e)
-        return e.x_advance
+    func setFont(points: Double) {
+        fontSizeMM = Self.mm(points: points)
+        cairo_set_font_size(cr, fontSizeMM)
     }
+
+    /// Width of `text` in mm at the current font size.
+    func width(of text: String) -> Double { glyphs.advance(of: text) * fontSizeMM }
 
     func setColor(_ r: Double, _ g: Double, _ b: Double) { cairo_set_source_rgb(cr, r, g, b) }
 
@@ -87,32 +91,53 @@ final class PDFCanvas {
               maxWidth: Double? = nil, letterSpacing: Double = 0) {
         guard !s.isEmpty else { return }
         setFont(points: points)
-        var w = width(of: s)
-        if letterSpacing > 0 {
-            w += letterSpacing * Double(max(0, s.count - 1))
-        }
+        let spacing = letterSpacing > 0 ? letterSpacing * Double(max(0, s.count - 1)) : 0
+        var w = width(of: s) + spacing
         if let maxWidth, w > maxWidth, w > 0 {
             let scaled = max(points * 0.5, points * maxWidth / w)
             setFont(points: scaled)
-            w = width(of: s) + letterSpacing * Double(max(0, s.count - 1))
+            w = width(of: s) + spacing
         }
         let startX: Double = switch align {
         case .left: x
         case .center: x - w / 2
         case .right: x - w
         }
-        if letterSpacing > 0 {
-            var cx = startX
-            for ch in s {
-                let one = String(ch)
-                cairo_move_to(cr, cx, y)
-                cairo_show_text(cr, one)
-                cx += width(of: one) + letterSpacing
+        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing))
+    }
+
+    /// Shows `s` from (x, y) as positioned glyphs with one cluster per scalar, so the PDF keeps the text
+    /// (ToUnicode) exactly as cairo_show_text would write it. `letterSpacing` mm follows each character.
+    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double) {
+        let utf8 = Array(s.utf8)
+        var glyphArray = [cairo_glyph_t]()
+        var clusters = [cairo_text_cluster_t]()
+        glyphArray.reserveCapacity(utf8.count)
+        clusters.reserveCapacity(utf8.count)
+        var cx = x
+        for ch in s {
+            for scalar in ch.unicodeScalars {
+                let g = glyphs[scalar]
+                glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: y))
+                clusters.append(cairo_text_cluster_t(num_bytes: Int32(UTF8.width(scalar)), num_glyphs: 1))
+                cx += g.advance * fontSizeMM
             }
-        } else {
-            cairo_move_to(cr, startX, y)
-            cairo_show_text(cr, s)
+            cx += letterSpacing
         }
+        cairo_show_text_glyphs(cr, utf8, Int32(utf8.count), glyphArray, Int32(glyphArray.count),
+                               clusters, Int32(clusters.count), cairo_text_cluster_flags_t(rawValue: 0))
+    }
+
+    /// Adds the outlines of `s` to the current path, starting at (x, y) (the warning word of the 地紋).
+    func textPath(_ s: String, x: Double, y: Double) {
+        var glyphArray = [cairo_glyph_t]()
+        var cx = x
+        for scalar in s.unicodeScalars {
+            let g = glyphs[scalar]
+            glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: y))
+            cx += g.advance * fontSizeMM
+        }
+        cairo_glyph_path(cr, glyphArray, Int32(glyphArray.count))
     }
 
     /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a
@@ -124,7 +149,7 @@ final class PDFCanvas {
         var lineWidth = 0.0
         for ch in s {
             if ch == "\n" { lines.append(line); line = ""; lineWidth = 0; continue }
-            let w = width(of: String(ch))
+            let w = glyphs.advance(of: String(ch)) * fontSizeMM
             if lineWidth + w > maxWidth, !line.isEmpty, !RenderText.noLineStart.contains(ch) {
                 var carry = ""
                 while let last = line.last, RenderText.noLineEnd.contains(last) {
