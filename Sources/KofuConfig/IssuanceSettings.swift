@@ -15,6 +15,9 @@ public struct IssuanceSettings: Sendable, Hashable {
     public var maxConcurrentRenders: Int
     /// Requests waiting for a render slot before shedding (`issuance.max_waiting`, default 64).
     public var maxWaiting: Int
+    /// How long a request may wait for a render slot before it is shed (`issuance.max_queue_wait_ms`, default 150):
+    /// what bounds the latency of accepted requests under overload.
+    public var maxQueueWaitMilliseconds: Int
     /// `Retry-After` seconds for OVERLOADED (`issuance.retry_after_seconds`, default 2).
     public var retryAfterSeconds: Int
     /// The whole request must finish within this (`issuance.request_timeout_seconds`, default 20); else it is aborted and voided.
@@ -81,6 +84,7 @@ extension KofuConfiguration {
             deliveryTTLSeconds: try v.int("issuance.delivery_ttl_seconds", default: 600, range: 1...86_400),
             maxConcurrentRenders: try v.int("issuance.max_concurrent_renders", default: cores, range: 1...256),
             maxWaiting: try v.int("issuance.max_waiting", default: 64, range: 0...100_000),
+            maxQueueWaitMilliseconds: try v.int("issuance.max_queue_wait_ms", default: 150, range: 1...600_000),
             retryAfterSeconds: try v.int("issuance.retry_after_seconds", default: 2, range: 1...3600),
             requestTimeoutSeconds: try v.int("issuance.request_timeout_seconds", default: 20, range: 1...600),
             policy: IssuancePolicy(

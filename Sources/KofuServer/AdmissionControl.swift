@@ -1,37 +1,85 @@
-/// Bounded concurrent rendering: at most `permits` requests work at once and at most `maxWaiting` wait;
-/// anything beyond is shed at once (OVERLOADED with Retry-After) instead of queueing without bound.
-public actor AdmissionControl {
+import Foundation
+import Synchronization
+
+/// Bounded concurrent rendering: at most `permits` requests work at once; at most `maxWaiting` wait, each for
+/// at most `maxWait`; anything beyond is shed at once (OVERLOADED with Retry-After) instead of queueing
+/// without bound. Bounding the wait bounds the latency of the requests that are accepted under overload.
+public final class AdmissionControl: Sendable {
     public let permits: Int
     public let maxWaiting: Int
-    private var active = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    public let maxWait: Duration
 
     public struct Overloaded: Error {}
 
-    public init(permits: Int, maxWaiting: Int) {
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var active = 0
+        var waiters: [Waiter] = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init(permits: Int, maxWaiting: Int, maxWait: Duration = .seconds(3600)) {
         self.permits = permits
         self.maxWaiting = maxWaiting
+        self.maxWait = maxWait
     }
 
-    /// Takes a slot, waiting in line if one is free in the line; throws `Overloaded` otherwise.
+    /// Whether a request would be admitted or queued now (no side effect): the cheap test made before any
+    /// database work, so that shedding costs next to nothing.
+    public var hasRoom: Bool {
+        state.withLock { $0.active < permits || $0.waiters.count < maxWaiting }
+    }
+
+    /// Takes a slot, waiting in line if the line has room; throws `Overloaded` when it has none or when no
+    /// slot frees up within `maxWait`. Every successful `acquire` must be paired with one `release`.
     public func acquire() async throws {
-        if active < permits {
-            active += 1
-            return
+        enum Entry { case admitted, shed, queued(UInt64) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let entry: Entry = state.withLock { s in
+                if s.active < permits { s.active += 1; return .admitted }
+                guard s.waiters.count < maxWaiting else { return .shed }
+                s.nextID += 1
+                s.waiters.append(Waiter(id: s.nextID, continuation: continuation))
+                return .queued(s.nextID)
+            }
+            switch entry {
+            case .admitted: continuation.resume()
+            case .shed: continuation.resume(throwing: Overloaded())
+            case .queued(let id):
+                let maxWait = self.maxWait
+                Task { [weak self] in
+                    try? await Task.sleep(for: maxWait)
+                    self?.timeOut(id)
+                }
+            }
         }
-        guard waiters.count < maxWaiting else { throw Overloaded() }
-        await withCheckedContinuation { waiters.append($0) }
     }
 
-    /// Gives a slot back (to the next in line, if any).
+    /// Gives a slot back: to the next in line, if any.
     public func release() {
-        if waiters.isEmpty {
-            active -= 1
-        } else {
-            waiters.removeFirst().resume()
+        let next: Waiter? = state.withLock { s in
+            if s.waiters.isEmpty { s.active -= 1; return nil }
+            return s.waiters.removeFirst()
         }
+        next?.continuation.resume()
+    }
+
+    private func timeOut(_ id: UInt64) {
+        let expired: Waiter? = state.withLock { s in
+            guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waiters.remove(at: i)
+        }
+        expired?.continuation.resume(throwing: Overloaded())
     }
 
     /// Slots in use and requests waiting, for the dashboard and metrics.
-    public func load() -> (active: Int, waiting: Int) { (active, waiters.count) }
+    public func load() -> (active: Int, waiting: Int) {
+        state.withLock { ($0.active, $0.waiters.count) }
+    }
 }

@@ -56,7 +56,8 @@ public struct IssuanceService: Sendable {
         self.taxData = taxData; self.ledger = ledger; self.spool = spool; self.renderer = renderer; self.sealer = sealer
         self.settings = settings; self.municipality = municipality; self.eligibility = eligibility; self.audit = audit
         self.clock = clock; self.logger = logger
-        self.admission = AdmissionControl(permits: settings.maxConcurrentRenders, maxWaiting: settings.maxWaiting)
+        self.admission = AdmissionControl(permits: settings.maxConcurrentRenders, maxWaiting: settings.maxWaiting,
+                                          maxWait: .milliseconds(settings.maxQueueWaitMilliseconds))
         self.loadedData = LoadedDataCache(taxData: taxData, clock: clock)
     }
 
@@ -77,7 +78,11 @@ public struct IssuanceService: Sendable {
     /// Handles `POST /kiosk/v1/issuances`. Throws `KioskError` for every non-201 answer.
     public func issue(_ request: KioskIssueRequest, wantPDF: Bool) async throws -> Issued {
         let started = clock.now()
-        // Idempotency first: a replay of a known request gets the same answer, even while closed or busy.
+        // Shedding first, and cheaply: with the line full, OVERLOADED goes out before any database work, so
+        // that a flood of requests cannot starve the admitted ones of CPU. (A shed replay is answered when the
+        // center retries after Retry-After.)
+        guard admission.hasRoom else { throw shed() }
+        // Idempotency next: a replay of a known request gets the same answer, even while closed.
         if let existing = try await ledger.get(requestID: request.requestID) {
             return try await replay(existing, request: request, wantPDF: wantPDF)
         }
@@ -85,10 +90,9 @@ public struct IssuanceService: Sendable {
         do {
             try await admission.acquire()
         } catch {
-            Metrics.shed.increment()
-            throw KioskError.overloaded(retryAfter: settings.retryAfterSeconds)
+            throw shed()
         }
-        defer { Task { await admission.release() } }
+        defer { admission.release() }
 
         let outcome: Issued
         do {
@@ -102,6 +106,11 @@ public struct IssuanceService: Sendable {
         }
         Metrics.issueDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(started) * 1e9))
         return outcome
+    }
+
+    private func shed() -> KioskError {
+        Metrics.shed.increment()
+        return KioskError.overloaded(retryAfter: settings.retryAfterSeconds)
     }
 
     private func issueAdmitted(_ request: KioskIssueRequest, wantPDF: Bool, at now: Date) async throws -> Issued {

@@ -58,7 +58,7 @@ struct OperatorController: Sendable {
         let service = services.issuance
         let now = service.clock.now()
         let since = now.addingTimeInterval(-86400)
-        let load = await service.admission.load()
+        let load = service.admission.load()
         let day = JapanTime.localDate(now)
         let maxAge = Double(service.settings.policy.maxDataAgeHours)
         let sets = try await service.taxData.freshness().map { f in

@@ -13,7 +13,8 @@ import Testing
     func fiveHundredConcurrentResidentsNoCrossTalk(_ backend: TestBackend) async throws {
         let h = try await KioskHarness.make(backend: backend, people: 1200)
         defer { Task { await h.cleanUp() } }
-        let extra = ["KOFU_ISSUANCE_MAX_WAITING": "2000", "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": "300"]
+        let extra = ["KOFU_ISSUANCE_MAX_WAITING": "2000", "KOFU_ISSUANCE_MAX_QUEUE_WAIT_MS": "300000",
+                     "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": "300"]
         try await h.withLiveServer(extra) { client, services in
             let people = try await issuableResidents(services.database, limit: 520, year: h.latestYear)
             try #require(people.count >= 500)
