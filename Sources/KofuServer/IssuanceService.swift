@@ -81,7 +81,7 @@ public struct IssuanceService: Sendable {
         // Shedding first, and cheaply: with the line full, OVERLOADED goes out before any database work, so
         // that a flood of requests cannot starve the admitted ones of CPU. (A shed replay is answered when the
         // center retries after Retry-After.)
-        guard admission.hasRoom else { throw shed() }
+        try shedIfFull()
         // Idempotency next: a replay of a known request gets the same answer, even while closed.
         if let existing = try await ledger.get(requestID: request.requestID) {
             return try await replay(existing, request: request, wantPDF: wantPDF)
@@ -106,6 +106,11 @@ public struct IssuanceService: Sendable {
         }
         Metrics.issueDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(started) * 1e9))
         return outcome
+    }
+
+    /// Throws OVERLOADED when admission control has neither a free slot nor room in its line.
+    public func shedIfFull() throws(KioskError) {
+        guard admission.hasRoom else { throw shed() }
     }
 
     private func shed() -> KioskError {

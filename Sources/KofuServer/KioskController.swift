@@ -25,6 +25,8 @@ public struct KioskController<Context: RequestContext>: Sendable {
         do {
             var request = request
             let body = try await request.collectBody(upTo: Self.maxBody)
+            // With the line full, shed before even parsing: under a flood the 503s must stay cheap.
+            try service.shedIfFull()
             let parsed: KioskIssueRequest
             do {
                 parsed = try KioskIssueRequest(json: Array(buffer: body))

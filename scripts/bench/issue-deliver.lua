@@ -14,6 +14,8 @@
 --   KOFU_BENCH_YEAR   fiscal year asked for (default 2026)
 --   KOFU_BENCH_KIND   certificate kind (default income_taxation)
 --   KOFU_BENCH_RUN    tag put into every request_id so that runs never reuse an id (default: the time)
+--   KOFU_BENCH_HONOR_RETRY_AFTER  1: after a 503 the connection waits the answer's Retry-After before its
+--                     next request, as the kiosk center does (KIOSK_API.md); default: it asks again at once
 --
 -- The done() summary prints `key=value` lines that scripts/bench-http.sh parses.
 
@@ -26,6 +28,7 @@ if #cards == 0 then error("no card serials in " .. tostring(cards_file)) end
 local year = os.getenv("KOFU_BENCH_YEAR") or "2026"
 local kind = os.getenv("KOFU_BENCH_KIND") or "income_taxation"
 local run = os.getenv("KOFU_BENCH_RUN") or tostring(os.time())
+local honor_retry_after = os.getenv("KOFU_BENCH_HONOR_RETRY_AFTER") == "1"
 
 local threads = {}
 local counter = 0
@@ -46,6 +49,8 @@ issued = 0              -- 201 answers to issue (PDF in the body)
 delivered = 0           -- 200 answers to delivered
 stale_delivered = 0     -- 200 answers to delivered whose body does not say "status":"delivered"
 issue_bytes = 0         -- PDF bytes received
+-- wrk calls response() and then delay() for the same connection, so this carries one connection's back-off.
+local backoff_ms = 0
 
 function init(args)
   math.randomseed(os.time() + thread_id * 7919)
@@ -68,7 +73,16 @@ request = function()
     {["Content-Type"] = "application/json", ["Accept"] = "application/pdf"}, body)
 end
 
+delay = function()
+  local d = backoff_ms
+  backoff_ms = 0
+  return d
+end
+
 response = function(status, headers, body)
+  if status == 503 and honor_retry_after then
+    backoff_ms = (tonumber(headers["Retry-After"] or headers["retry-after"] or "2") or 2) * 1000
+  end
   local id = headers["Kofu-Issuance-Id"] or headers["kofu-issuance-id"]
   if status == 201 and id then
     issued = issued + 1
