@@ -32,7 +32,9 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
         environment["KOFU_DATA_DIR"] = dir
         environment["KOFU_ISSUANCE_SERVICE_HOURS"] = "00:00-24:00"
         environment["KOFU_ISSUANCE_CLOSED_DAYS"] = ""
+        // Every request waits its turn here: this measures throughput, not shedding.
         environment["KOFU_ISSUANCE_MAX_WAITING"] = String(max(concurrency, 32))
+        environment["KOFU_ISSUANCE_MAX_QUEUE_WAIT_MS"] = "600000"
         try await ScratchPostgres.with(server: postgres) { databaseURL in
             if let databaseURL { environment["KOFU_DATABASE_URL"] = databaseURL }
             try await bench(try KofuConfiguration.load(environment: environment, file: config), dir: dir)

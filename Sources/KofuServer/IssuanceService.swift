@@ -17,6 +17,14 @@ public struct AuditTrail: Sendable {
     func record(_ actor: AuditActor, _ action: AuditAction, _ object: AuditObject, _ outcome: AuditOutcome, _ reason: String = "") async throws {
         try await log?.record(AuditEvent(actor: actor, action: action, object: object, outcome: outcome, reason: reason))
     }
+
+    /// The same entry, written inside the ledger transaction of the change it records (nil when off).
+    func within(_ actor: AuditActor, _ action: AuditAction, _ object: AuditObject, _ outcome: AuditOutcome,
+                _ reason: String = "") -> LedgerStore.AlsoWrite? {
+        guard let log else { return nil }
+        let event = AuditEvent(actor: actor, action: action, object: object, outcome: outcome, reason: reason)
+        return { db in try await log.append([event], in: db) }
+    }
 }
 
 /// What a kiosk call can answer besides success (KIOSK_API.md's error table).
@@ -129,10 +137,10 @@ public struct IssuanceService: Sendable {
                               feeYen: settings.fees[kind] ?? 0, terminal: request.terminal)
 
         if let refusal = eligibility.evaluate(context) {
-            let record = try await ledger.recordRefusal(new, refusal: refusal, at: now)
+            _ = try await ledger.recordRefusal(new, refusal: refusal, at: now,
+                                               also: audit.within(.kioskCenter, .kioskRefusal, .issuance(new.id), .refused,
+                                                                  "\(refusal.code.rawValue)/\(refusal.internalReason)"))
             Metrics.refusal(refusal)
-            try await audit.record(.kioskCenter, .kioskRefusal, .issuance(record.id), .refused,
-                                   "\(refusal.code.rawValue)/\(refusal.internalReason)")
             if refusal.code == .serviceClosed { throw KioskError.serviceClosed(retryAfter: 3600) }
             throw KioskError.refused(refusal.code)
         }
@@ -152,13 +160,13 @@ public struct IssuanceService: Sendable {
             try await spool.store(id: issuanceID, pdf: rendered.pdf)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
             guard try await ledger.markReady(id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf),
-                                             expiresAt: expires, at: clock.now()) else {
+                                             expiresAt: expires, at: clock.now(),
+                                             also: audit.within(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
+                                                                numbers.map(\.value).joined(separator: ","))) else {
                 await spool.wipe(id: issuanceID)
                 throw KioskError.internalFailure
             }
             Metrics.issued(kind)
-            try await audit.record(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
-                                   numbers.map(\.value).joined(separator: ","))
             guard var record = try await ledger.get(id: issuanceID) else { throw LedgerError.notFound(issuanceID) }
             record.numbers = numbers
             return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
@@ -304,9 +312,9 @@ public struct IssuanceService: Sendable {
         case .delivered: return record
         case .ready:
             await spool.wipe(id: id)
-            try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now())
+            try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now(),
+                                    also: audit.within(.kioskCenter, .kioskDelivered, .issuance(id), .success))
             Metrics.delivered.increment()
-            try await audit.record(.kioskCenter, .kioskDelivered, .issuance(id), .success)
             guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
             return updated
         default:
@@ -324,9 +332,9 @@ public struct IssuanceService: Sendable {
         case .cancelled: return record
         case .ready, .rendering:
             await spool.wipe(id: id)
-            try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now())
+            try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now(),
+                                    also: audit.within(.kioskCenter, .kioskCancel, .issuance(id), .success, reason))
             Metrics.cancelled.increment()
-            try await audit.record(.kioskCenter, .kioskCancel, .issuance(id), .success, reason)
             guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
             return updated
         default:
@@ -340,9 +348,9 @@ public struct IssuanceService: Sendable {
         let ids = try await ledger.expiredReady(nodeID: settings.nodeID, now: clock.now())
         for id in ids {
             await spool.wipe(id: id)
-            if try await ledger.finish(id: id, as: .expired, detail: "delivery_ttl", at: clock.now()) != nil {
+            if try await ledger.finish(id: id, as: .expired, detail: "delivery_ttl", at: clock.now(),
+                                       also: audit.within(.system, .kioskExpire, .issuance(id), .success, "delivery_ttl")) != nil {
                 Metrics.expired.increment()
-                try await audit.record(.system, .kioskExpire, .issuance(id), .success, "delivery_ttl")
             }
         }
         return ids.count

@@ -65,6 +65,13 @@ public actor AuditLog {
         }
     }
 
+    /// Appends `events` inside the caller's write transaction (the ledger change they record), which saves a
+    /// transaction of their own; they are durable when that transaction commits.
+    public nonisolated func append(_ events: [AuditEvent], in db: any SQLDatabase) async throws {
+        try await Self.append(events, at: clock(), to: db, backend: database.backend, signer: signer,
+                              checkpointInterval: checkpointInterval)
+    }
+
     /// Returns once every entry recorded before the call is committed.
     public func flush() async throws {
         guard writing || !pending.isEmpty else { return }

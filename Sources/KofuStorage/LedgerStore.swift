@@ -93,15 +93,20 @@ public struct LedgerStore: Sendable {
 
     public init(database: KofuDatabase) { self.database = database }
 
+    /// More writes for the same transaction as a ledger change (the audit entry of that change), so that the
+    /// change and its record commit together, in one transaction instead of two.
+    public typealias AlsoWrite = @Sendable (any SQLDatabase) async throws -> Void
+
     static func millis(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 
     /// Creates a refused entry. Returns the stored record, or the existing one if the request id is taken.
-    public func recordRefusal(_ new: NewIssuance, refusal: Refusal, at now: Date) async throws -> IssuanceRecord {
+    public func recordRefusal(_ new: NewIssuance, refusal: Refusal, at now: Date, also: AlsoWrite? = nil) async throws -> IssuanceRecord {
         do {
             try await database.transaction { db in
                 try await insert(new, status: .refused, refusal: refusal, at: now, on: db)
                 try await event(new.id, .refused, detail: refusal.internalReason, at: now, on: db)
+                try await also?(db)
             }
         } catch let error where isUniqueViolation(error) {
             throw LedgerError.duplicateRequestID(new.requestID)
@@ -141,7 +146,8 @@ public struct LedgerStore: Sendable {
 
     /// `rendering` → `ready`, with the document's digest and when it expires. False if no longer rendering.
     @discardableResult
-    public func markReady(id: String, pages: Int, documentDigest: String, expiresAt: Date, at now: Date) async throws -> Bool {
+    public func markReady(id: String, pages: Int, documentDigest: String, expiresAt: Date, at now: Date,
+                          also: AlsoWrite? = nil) async throws -> Bool {
         try await database.transaction { db in
             let rows = try await db.raw("""
                 UPDATE issuances SET status = 'ready', pages = \(bind: pages), document_digest = \(bind: documentDigest),
@@ -150,14 +156,17 @@ public struct LedgerStore: Sendable {
                 """).all()
             guard !rows.isEmpty else { return false }
             try await event(id, .ready, detail: nil, at: now, on: db)
+            try await also?(db)
             return true
         }
     }
 
     /// Moves an unfinished issuance to a final state. For anything but `delivered` its numbers become void.
     /// Returns the status the issuance had before, or nil when it was already final (the call is then a no-op).
+    /// `also` runs in the same transaction, only when the state changed.
     @discardableResult
-    public func finish(id: String, as status: IssuanceStatus, detail: String?, at now: Date) async throws -> IssuanceStatus? {
+    public func finish(id: String, as status: IssuanceStatus, detail: String?, at now: Date,
+                       also: AlsoWrite? = nil) async throws -> IssuanceStatus? {
         precondition(status.isFinal && status != .refused)
         return try await database.transaction { db in
             guard let row = try await db.raw("SELECT status FROM issuances WHERE id = \(bind: id)").first() else {
@@ -177,6 +186,7 @@ public struct LedgerStore: Sendable {
                     """).run()
             }
             try await event(id, status, detail: detail, at: now, on: db)
+            try await also?(db)
             return before
         }
     }

@@ -266,6 +266,40 @@ import Testing
         }
     }
 
+    /// Each kiosk step leaves its audit entry (written in the ledger change's own transaction), and the chain
+    /// still verifies.
+    @Test(arguments: StorageTestSupport.backends)
+    func everyKioskStepIsAudited(_ backend: TestBackend) async throws {
+        let h = try await KioskHarness.make(backend: backend)
+        defer { Task { await h.cleanUp() } }
+        try await h.withLiveServer { client, services in
+            func issue(_ requestID: String, _ card: String) async throws -> String? {
+                let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: Kiosk.jsonHeaders,
+                                                 body: Kiosk.issueBody(requestID, card: card, kind: "income_taxation", year: h.latestYear))
+                return (try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])?["issuance_id"] as? String
+            }
+            let delivered = try #require(try await issue("AUD-1", h.card("ordinary")))
+            #expect(try await client.execute(uri: "/kiosk/v1/issuances/\(delivered)/document", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/kiosk/v1/issuances/\(delivered)/delivered", method: .post).status == .ok)
+            let cancelled = try #require(try await issue("AUD-2", h.card("ordinary")))
+            #expect(try await client.execute(uri: "/kiosk/v1/issuances/\(cancelled)/cancel", method: .post, headers: Kiosk.jsonHeaders,
+                                             body: ByteBuffer(string: #"{"reason":"user_cancelled"}"#)).status == .ok)
+            _ = try await issue("AUD-3", h.card("moved_out"))
+            try await services.audit.flush()
+
+            let entries = try await services.audit.entries(limit: 10_000)
+            func actions(_ id: String) -> [String] {
+                entries.filter { $0.object == AuditObject.issuance(id).rawValue }.map(\.action)
+            }
+            #expect(actions(delivered) == [AuditAction.kioskIssue, .kioskFetch, .kioskDelivered].map(\.rawValue))
+            #expect(actions(cancelled) == [AuditAction.kioskIssue, .kioskCancel].map(\.rawValue))
+            let refused = try #require(try await services.issuance.ledger.get(requestID: "AUD-3"))
+            #expect(actions(refused.id) == [AuditAction.kioskRefusal.rawValue])
+            let check = try await AuditVerifier(database: services.database, signer: services.checkpointSigner).verify()
+            #expect(check.isIntact)
+        }
+    }
+
     static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
         guard needle.count <= haystack.count else { return false }
         return haystack.withUnsafeBufferPointer { h in
