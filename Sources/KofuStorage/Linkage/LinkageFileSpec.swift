@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KofuDomain
 
 /// How one CSV column is checked and stored.
@@ -215,7 +220,7 @@ extension LinkageColumnKind {
             }
             rows.appendInteger(v)
         case .choice(let values):
-            guard values.contains(where: { f.elementsEqual($0.utf8) }) else { return slowCheck(f, name: name, to: &rows) }
+            guard values.contains(where: { Self.equal(f, $0) }) else { return slowCheck(f, name: name, to: &rows) }
             rows.appendText(f)
         case .flag:
             guard f.count == 1, let v = Self.unsigned(f), v <= 1 else {
@@ -286,6 +291,15 @@ extension LinkageColumnKind {
         }
         if error == nil { rows.appendText(f) } else { rows.appendNull() }
         return error
+    }
+
+    /// Byte equality with a (short, ASCII) choice value.
+    @inline(__always)
+    private static func equal(_ f: UnsafeBufferPointer<UInt8>, _ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { v in
+            v.count == f.count && (f.isEmpty || memcmp(v.baseAddress!, f.baseAddress!, f.count) == 0)
+        }
     }
 
     @inline(__always)

@@ -1,6 +1,7 @@
 import Foundation
 import KofuDomain
 import Logging
+import NIOPosix
 import SQLKit
 
 /// 直近N年度: the fiscal years Kofu holds, counted back from the current one.
@@ -95,16 +96,15 @@ public struct LinkageImporter: Sendable {
         let manifestText = String(decoding: FileManager.default.contents(
             atPath: (directory as NSString).appendingPathComponent("manifest.json")) ?? Data(), as: UTF8.self)
         var digestProblems: [LinkageProblem] = []
-        for entry in manifest.files {
-            let path = (directory as NSString).appendingPathComponent(entry.name)
+        let digests = await Self.digests(manifest.files.map { (directory as NSString).appendingPathComponent($0.name) })
+        for (entry, digest) in zip(manifest.files, digests) {
             let (line, column) = LinkageManifest.locate("\"sha256\"", in: manifestText, after: "\"\(entry.name)\"")
-            do {
-                let (sha, _) = try LinkageByteSource.digest(path: path)
+            if let sha = digest {
                 if sha != entry.sha256 {
                     digestProblems.append(.init(file: "manifest.json", line: line, column: column,
                         message: "files.\(entry.name).sha256: the file's SHA-256 does not match (altered or truncated file)"))
                 }
-            } catch {
+            } else {
                 digestProblems.append(.init(file: entry.name, line: 1, column: 1, message: "cannot read the file"))
             }
         }
@@ -134,6 +134,20 @@ public struct LinkageImporter: Sendable {
         }
         logger.debug("linkage import: committed", metadata: ["seconds": "\(elapsed())"])
         return ImportReport(batchID: manifest.batchID, alreadyImported: false, files: results, durationSeconds: elapsed())
+    }
+
+    /// The SHA-256 of each file (nil when it cannot be read), computed on the NIO thread pool, one file per core.
+    private static func digests(_ paths: [String]) async -> [String?] {
+        await withTaskGroup(of: (Int, String?).self) { group in
+            for (i, path) in paths.enumerated() {
+                group.addTask {
+                    (i, try? await NIOThreadPool.singleton.runIfActive { try LinkageByteSource.digest(path: path).sha256 })
+                }
+            }
+            var digests = [String?](repeating: nil, count: paths.count)
+            for await (i, digest) in group { digests[i] = digest }
+            return digests
+        }
     }
 
     private func isImported(_ batchID: String) async throws -> Bool {
@@ -238,7 +252,9 @@ final class LinkageFileImport {
     private(set) var stored = 0
     private(set) var skipped = 0
     private let table: TaxDataTable
-    private var inFlight: Task<Void, any Error>?
+    private var inFlight: Task<TaxDataRows, any Error>?
+    /// The buffer of the last finished insert, reused for the next block's rows.
+    private var spare: TaxDataRows?
 
     init(spec: LinkageFileSpec, entry: LinkageManifest.FileEntry, retention: RetentionWindow, log: ProblemLog) {
         self.spec = spec
@@ -311,7 +327,7 @@ final class LinkageFileImport {
     /// and settles suspected duplicates.
     private func flush(_ checker: inout LinkageRowChecker, db: any SQLDatabase, writer: any TaxDataBulkWriter) async throws {
         let clean = log.problems.isEmpty
-        let rows = checker.takeRows()
+        let rows = checker.takeRows(replacement: spare.take())
         if clean { try await insert(rows, writer) }
         guard let (suspects, positions) = checker.takeSuspects() else { return }
         try await drain()
@@ -348,7 +364,10 @@ final class LinkageFileImport {
         guard !rows.isEmpty else { return }
         try await drain()
         let table = self.table
-        inFlight = Task { try await writer.insert(rows, into: table) }
+        inFlight = Task {
+            try await writer.insert(rows, into: table)
+            return rows
+        }
         stored += rows.count
     }
 
@@ -356,7 +375,7 @@ final class LinkageFileImport {
     private func drain() async throws {
         if let task = inFlight {
             inFlight = nil
-            try await task.value
+            spare = try await task.value
         }
     }
 }
@@ -395,10 +414,15 @@ struct LinkageRowChecker {
         keyHashes = UInt64Set(expected: spec.addresseeReference == nil ? 0 : LinkageFileImport.presize(expectedRows))
     }
 
-    /// The rows checked since the last call.
-    mutating func takeRows() -> TaxDataRows {
+    /// The rows checked since the last call; `replacement` (an emptied earlier buffer) collects the next ones.
+    mutating func takeRows(replacement: TaxDataRows?) -> TaxDataRows {
         let taken = rows
-        rows = TaxDataRows(textColumns: taken.textColumns, reservingRows: max(8192, taken.count))
+        if var replacement {
+            replacement.removeAll()
+            rows = replacement
+        } else {
+            rows = TaxDataRows(textColumns: taken.textColumns, reservingRows: max(8192, taken.count))
+        }
         return taken
     }
 
