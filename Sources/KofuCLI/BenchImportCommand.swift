@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KofuDomain
 import KofuStorage
+import Logging
 
 /// `kofu bench import --people N`: generates a batch, imports it into a fresh database and reports rows/s
 /// and peak memory. Registered as the `import` subcommand of `kofu bench`.
@@ -25,6 +26,9 @@ struct BenchImportCommand: AsyncParsableCommand {
     @Flag(help: "Keep the generated batch and database.")
     var keep = false
 
+    @Flag(help: "Log the import's phases (digests, each file, commit) with their times.")
+    var phases = false
+
     func run() async throws {
         let today = LocalDate(year: 2026, month: 11, day: 22)!
         let work = (workDir ?? NSTemporaryDirectory()) + "/kofu-bench-\(UUID().uuidString.prefix(8))"
@@ -42,7 +46,9 @@ struct BenchImportCommand: AsyncParsableCommand {
             print("generated \(people) people in \(String(format: "%.1f", generated)) s")
         }
         let location: DatabaseLocation = databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: work + "/kofu.sqlite")
-        let database = try await KofuDatabase.open(location)
+        var logger = Logger(label: "kofu.bench")
+        logger.logLevel = phases ? .debug : .info
+        let database = try await KofuDatabase.open(location, logger: logger)
         try await Migrator.all.run(on: database)
         let rssBefore = Self.peakRSSMegabytes()
         let cpuBefore = Self.cpuSeconds()

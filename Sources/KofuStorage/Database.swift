@@ -112,6 +112,49 @@ public final class KofuDatabase: Sendable {
         }
     }
 
+    /// Runs the linkage import's `body` in one transaction, with a bulk writer for its millions of rows.
+    /// Throwing rolls everything back.
+    ///
+    /// SQLite: under the writer lock, on a private connection with prepared statements reused for every row
+    /// (`SQLiteBulkConnection`) and a large page cache that goes away with it; afterwards the write-ahead log is
+    /// folded back into the database file and truncated (also after a rollback, which removes the rejected
+    /// batch's page images from it). PostgreSQL: one pooled connection, rows loaded with `COPY`.
+    func importTransaction<R: Sendable>(
+        _ body: @Sendable (any SQLDatabase, any TaxDataBulkWriter) async throws -> R
+    ) async throws -> R {
+        switch impl {
+        case .sqlite(_, _, let lock, let path):
+            let logger = self.logger
+            return try await lock.withLock {
+                let connection = try await SQLiteBulkConnection.open(path: path, logger: logger)
+                let result: Result<R, any Error>
+                do {
+                    let db = SQLiteBulkDatabase(connection)
+                    result = .success(try await Self.atomically(db, begin: "BEGIN IMMEDIATE") { db in
+                        try await body(db, SQLiteBulkWriter(connection: connection))
+                    })
+                } catch {
+                    result = .failure(error)
+                }
+                do {
+                    try await connection.threadPool.runIfActive { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+                } catch {
+                    await connection.close()
+                    throw error
+                }
+                await connection.close()
+                return try result.get()
+            }
+        case .postgres(let client, _):
+            let logger = self.logger
+            return try await client.withConnection { conn in
+                try await Self.atomically(conn.sql(), begin: "BEGIN") { db in
+                    try await body(db, PostgresCopyWriter(connection: conn, logger: logger))
+                }
+            }
+        }
+    }
+
     /// `begin`, then `body`, then COMMIT — or ROLLBACK when anything throws.
     private static func atomically<R: Sendable>(_ db: any SQLDatabase, begin: SQLQueryString,
                                                 _ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {

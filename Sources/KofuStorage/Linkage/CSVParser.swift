@@ -1,7 +1,8 @@
 /// One parsed CSV record: the unquoted bytes of every field, and where each field starts.
 ///
-/// The record is reused from one row to the next (no allocation per row); read it inside the callback.
-final class CSVRecord {
+/// The parser reuses the record's storage from one row to the next (no allocation per row); read it inside the
+/// callback. A value type, so the parser's appends need no runtime exclusivity checks.
+struct CSVRecord {
     /// All fields' bytes back to back.
     var bytes: [UInt8] = []
     /// End offset in `bytes` of each field.
@@ -15,11 +16,14 @@ final class CSVRecord {
 
     init() {
         bytes.reserveCapacity(4096)
+        ends.reserveCapacity(32)
+        lines.reserveCapacity(32)
+        columns.reserveCapacity(32)
     }
 
     var count: Int { ends.count }
 
-    func reset() {
+    mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         lines.removeAll(keepingCapacity: true)
@@ -76,7 +80,7 @@ struct CSVParser {
     private(set) var column = 1
     /// Line of the first field of the record being parsed.
     private(set) var recordLine = 1
-    let record = CSVRecord()
+    private(set) var record = CSVRecord()
 
     /// Feeds `chunk`; calls `onRecord` for every complete record, `onError` for every syntax problem
     /// (the record with the problem is dropped; parsing resumes at the next line).

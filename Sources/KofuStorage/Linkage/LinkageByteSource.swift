@@ -80,7 +80,10 @@ final class LinkageByteSource {
         }
         guard let converter else {
             if n == 0 { return nil }
-            return Array(input[0..<n])
+            // Hand out the read buffer itself: the caller drops it before asking for the next chunk, so the next
+            // read reuses it in place (no 1 MiB allocation per chunk).
+            if n < input.count { input.removeSubrange(n...) }
+            return input
         }
         let available = carry + n
         var output = [UInt8](repeating: 0, count: available * 3 + 16)

@@ -1,15 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KofuDomain
-
-/// A value bound into an INSERT: the same cells work for SQLite and PostgreSQL.
-enum SQLCell: Sendable {
-    /// Free text: always a bound parameter.
-    case text(String)
-    /// Text already validated to hold only `[0-9A-Za-z_-]` (dates, codes, enum values): written inline as
-    /// `'…'`, which saves the bind-parameter overhead on millions of rows and cannot inject anything.
-    case literal(String)
-    case int(Int)
-    case null
-}
 
 /// How one CSV column is checked and stored.
 enum LinkageColumnKind {
@@ -142,16 +136,14 @@ struct LinkageFileSpec {
 
 /// An addressee number packed into 64 bits (length and value, so `007` and `7` stay different).
 @inline(__always)
-func packAddressee(_ r: CSVRecord, _ i: Int) -> UInt64? {
-    let range = r.range(i)
-    guard (1...15).contains(range.count) else { return nil }
+func packAddressee(_ f: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    guard (1...15).contains(f.count) else { return nil }
     var v: UInt64 = 0
-    for k in range {
-        let c = r.bytes[k]
+    for c in f {
         guard c >= 48, c <= 57 else { return nil }
         v = v &* 10 &+ UInt64(c &- 48)
     }
-    return v | UInt64(range.count) << 52
+    return v | UInt64(f.count) << 52
 }
 
 func packAddressee(_ s: String) -> UInt64? {
@@ -166,86 +158,244 @@ func packAddressee(_ s: String) -> UInt64? {
 }
 
 extension LinkageColumnKind {
-    /// Converts field `i` of `r`; on failure returns the message (which never includes the value).
-    func convert(_ r: CSVRecord, _ i: Int, name: String) -> Result<SQLCell, LinkageFieldError> {
+    /// Whether the column is stored as an integer (the others are text).
+    var storesInteger: Bool {
         switch self {
-        case .addressee:
-            guard r.isDigits(i, maxLength: 15) else { return .failure(.init("\(name): expected 1-15 digits")) }
-            return .success(.literal(r.string(i)!))
-        case .text(let maxLength, let allowEmpty):
-            if r.isEmpty(i) {
-                return allowEmpty ? .success(.text("")) : .failure(.init("\(name): must not be empty"))
-            }
-            guard let s = r.string(i) else { return .failure(.init("\(name): not valid UTF-8")) }
-            if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                return .failure(.init("\(name): contains a control character"))
-            }
-            if s.unicodeScalars.count > maxLength {
-                return .failure(.init("\(name): longer than \(maxLength) characters"))
-            }
-            return .success(.text(s))
-        case .kana:
-            guard !r.isEmpty(i) else { return .failure(.init("\(name): must not be empty")) }
-            guard let s = r.string(i) else { return .failure(.init("\(name): not valid UTF-8")) }
-            let ok = s.unicodeScalars.allSatisfy { (0x30A1...0x30FC).contains($0.value) || $0.value == 0x3000 || $0.value == 0x20 }
-            guard ok, s.unicodeScalars.count <= 100 else {
-                return .failure(.init("\(name): expected full-width katakana"))
-            }
-            return .success(.text(s))
-        case .date:
-            guard let d = Self.date(r, i) else { return .failure(.init("\(name): expected a valid YYYY-MM-DD date")) }
-            return .success(.literal(d))
-        case .optionalDate:
-            if r.isEmpty(i) { return .success(.null) }
-            guard let d = Self.date(r, i) else {
-                return .failure(.init("\(name): expected a valid YYYY-MM-DD date or nothing"))
-            }
-            return .success(.literal(d))
-        case .amount:
-            guard let v = r.unsigned(i), v <= 999_999_999_999 else {
-                return .failure(.init("\(name): expected a non-negative whole number of yen"))
-            }
-            return .success(.int(v))
-        case .number(let range):
-            guard let v = r.unsigned(i), range.contains(v) else {
-                return .failure(.init("\(name): expected a whole number in \(range.lowerBound)...\(range.upperBound)"))
-            }
-            return .success(.int(v))
-        case .choice(let values):
-            guard let s = r.string(i), values.contains(s) else {
-                return .failure(.init("\(name): expected one of \(values.joined(separator: ", "))"))
-            }
-            return .success(.literal(s))
-        case .flag:
-            guard let v = r.unsigned(i), v <= 1, r.range(i).count == 1 else {
-                return .failure(.init("\(name): expected 0 or 1"))
-            }
-            return .success(.int(v))
-        case .fiscalYear:
-            guard r.range(i).count == 4, let v = r.unsigned(i), (1989...2200).contains(v) else {
-                return .failure(.init("\(name): expected a fiscal year YYYY"))
-            }
-            return .success(.int(v))
-        case .hexSerial:
-            let range = r.range(i)
-            let ok = (1...40).contains(range.count) && r.bytes[range].allSatisfy {
-                (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0)
-            }
-            guard ok else { return .failure(.init("\(name): expected 1-40 hex digits")) }
-            return .success(.literal(r.string(i)!.lowercased()))
-        case .postalCode:
-            let range = r.range(i)
-            let b = r.bytes[range]
-            let ok = range.count == 8 && b.enumerated().allSatisfy { k, c in k == 3 ? c == 45 : (48...57).contains(c) }
-            guard ok else { return .failure(.init("\(name): expected NNN-NNNN")) }
-            return .success(.literal(r.string(i)!))
+        case .amount, .number, .flag, .fiscalYear: true
+        default: false
         }
     }
 
-    private static func date(_ r: CSVRecord, _ i: Int) -> String? {
-        let range = r.range(i)
-        guard range.count == 10, let s = r.string(i), LocalDate(iso: s) != nil else { return nil }
-        return s
+    /// Checks one field's bytes and appends its value to `rows`; on failure appends NULL and returns the problem,
+    /// whose message never includes the value.
+    ///
+    /// The common, valid case is decided on the bytes; anything unusual goes through `slowCheck`, the
+    /// `String`-based definition, so the two cannot disagree on what is accepted or on the message.
+    func append(_ f: UnsafeBufferPointer<UInt8>, name: String, to rows: inout TaxDataRows) -> LinkageFieldError? {
+        switch self {
+        case .addressee:
+            guard (1...15).contains(f.count), Self.allDigits(f) else {
+                rows.appendNull()
+                return .init("\(name): expected 1-15 digits")
+            }
+            rows.appendText(f)
+        case .text(let maxLength, let allowEmpty):
+            if f.isEmpty, allowEmpty {
+                rows.appendText(f)
+                return nil
+            }
+            if !f.isEmpty, let n = UTF8Scan.printableScalarCount(f), n <= maxLength {
+                rows.appendText(f)
+                return nil
+            }
+            return slowCheck(f, name: name, to: &rows)
+        case .kana:
+            guard UTF8Scan.isKana(f, maxScalars: 100) else { return slowCheck(f, name: name, to: &rows) }
+            rows.appendText(f)
+        case .date:
+            guard Self.isDate(f) else {
+                rows.appendNull()
+                return .init("\(name): expected a valid YYYY-MM-DD date")
+            }
+            rows.appendText(f)
+        case .optionalDate:
+            if f.isEmpty {
+                rows.appendNull()
+            } else if Self.isDate(f) {
+                rows.appendText(f)
+            } else {
+                rows.appendNull()
+                return .init("\(name): expected a valid YYYY-MM-DD date or nothing")
+            }
+        case .amount:
+            guard let v = Self.unsigned(f), v <= 999_999_999_999 else {
+                rows.appendNull()
+                return .init("\(name): expected a non-negative whole number of yen")
+            }
+            rows.appendInteger(v)
+        case .number(let range):
+            guard let v = Self.unsigned(f), range.contains(v) else {
+                rows.appendNull()
+                return .init("\(name): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            rows.appendInteger(v)
+        case .choice(let values):
+            guard values.contains(where: { Self.equal(f, $0) }) else { return slowCheck(f, name: name, to: &rows) }
+            rows.appendText(f)
+        case .flag:
+            guard f.count == 1, let v = Self.unsigned(f), v <= 1 else {
+                rows.appendNull()
+                return .init("\(name): expected 0 or 1")
+            }
+            rows.appendInteger(v)
+        case .fiscalYear:
+            guard f.count == 4, let v = Self.unsigned(f), (1989...2200).contains(v) else {
+                rows.appendNull()
+                return .init("\(name): expected a fiscal year YYYY")
+            }
+            rows.appendInteger(v)
+        case .hexSerial:
+            let ok = (1...40).contains(f.count) && f.allSatisfy {
+                (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0)
+            }
+            guard ok else {
+                rows.appendNull()
+                return .init("\(name): expected 1-40 hex digits")
+            }
+            rows.appendLowercasedHex(f)
+        case .postalCode:
+            let ok = f.count == 8 && f.enumerated().allSatisfy { k, c in k == 3 ? c == 45 : (48...57).contains(c) }
+            guard ok else {
+                rows.appendNull()
+                return .init("\(name): expected NNN-NNNN")
+            }
+            rows.appendText(f)
+        }
+        return nil
+    }
+
+    /// The `String`-based checks of free text, katakana and choices: the definition the byte-level fast paths
+    /// in `append` agree with, used whenever those do not accept the field outright.
+    private func slowCheck(_ f: UnsafeBufferPointer<UInt8>, name: String, to rows: inout TaxDataRows) -> LinkageFieldError? {
+        let string = String(validating: f, as: UTF8.self)
+        let error: LinkageFieldError?
+        switch self {
+        case .text(let maxLength, let allowEmpty):
+            if f.isEmpty {
+                error = allowEmpty ? nil : .init("\(name): must not be empty")
+            } else if let s = string {
+                if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    error = .init("\(name): contains a control character")
+                } else if s.unicodeScalars.count > maxLength {
+                    error = .init("\(name): longer than \(maxLength) characters")
+                } else {
+                    error = nil
+                }
+            } else {
+                error = .init("\(name): not valid UTF-8")
+            }
+        case .kana:
+            if f.isEmpty {
+                error = .init("\(name): must not be empty")
+            } else if let s = string {
+                let ok = s.unicodeScalars.allSatisfy { (0x30A1...0x30FC).contains($0.value) || $0.value == 0x3000 || $0.value == 0x20 }
+                error = ok && s.unicodeScalars.count <= 100 ? nil : .init("\(name): expected full-width katakana")
+            } else {
+                error = .init("\(name): not valid UTF-8")
+            }
+        case .choice(let values):
+            // String equality is canonical equivalence, which byte comparison is not.
+            error = string.map(values.contains) == true ? nil : .init("\(name): expected one of \(values.joined(separator: ", "))")
+        default:
+            preconditionFailure("no String-based check for \(self)")
+        }
+        if error == nil { rows.appendText(f) } else { rows.appendNull() }
+        return error
+    }
+
+    /// Byte equality with a (short, ASCII) choice value.
+    @inline(__always)
+    private static func equal(_ f: UnsafeBufferPointer<UInt8>, _ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { v in
+            v.count == f.count && (f.isEmpty || memcmp(v.baseAddress!, f.baseAddress!, f.count) == 0)
+        }
+    }
+
+    @inline(__always)
+    private static func allDigits(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in f where c < 48 || c > 57 { return false }
+        return true
+    }
+
+    /// A non-negative decimal number of 1 to 18 digits.
+    @inline(__always)
+    private static func unsigned(_ f: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !f.isEmpty, f.count <= 18 else { return nil }
+        var v = 0
+        for c in f {
+            guard c >= 48, c <= 57 else { return nil }
+            v = v &* 10 &+ Int(c &- 48)
+        }
+        return v
+    }
+
+    /// Exactly `YYYY-MM-DD`, a day that exists (what `LocalDate(iso:)` accepts).
+    private static func isDate(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard f.count == 10, f[4] == 45, f[7] == 45 else { return false }
+        func num(_ from: Int, _ to: Int) -> Int? {
+            var v = 0
+            for k in from..<to {
+                let c = f[k]
+                guard c >= 48, c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let m = num(5, 7), let d = num(8, 10) else { return false }
+        return LocalDate(year: y, month: m, day: d) != nil
+    }
+}
+
+/// Byte-level UTF-8 checks for the import's fast paths.
+enum UTF8Scan {
+    /// The number of Unicode scalars when `f` is valid UTF-8 without control characters (U+0000–U+001F, U+007F);
+    /// nil otherwise. Validity is what `String(validating:)` requires: no overlong forms, no surrogates, at most U+10FFFF.
+    static func printableScalarCount(_ f: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        var count = 0
+        let n = f.count
+        while i < n {
+            let b = f[i]
+            count += 1
+            if b < 0x80 {
+                if b < 0x20 || b == 0x7F { return nil }
+                i += 1
+                continue
+            }
+            var lo: UInt8 = 0x80
+            var hi: UInt8 = 0xBF
+            let trailing: Int
+            switch b {
+            case 0xC2...0xDF: trailing = 1
+            case 0xE0: trailing = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: trailing = 2
+            case 0xED: trailing = 2; hi = 0x9F
+            case 0xF0: trailing = 3; lo = 0x90
+            case 0xF1...0xF3: trailing = 3
+            case 0xF4: trailing = 3; hi = 0x8F
+            default: return nil
+            }
+            guard i + trailing < n, f[i + 1] >= lo, f[i + 1] <= hi else { return nil }
+            var k = 2
+            while k <= trailing {
+                guard f[i + k] & 0xC0 == 0x80 else { return nil }
+                k += 1
+            }
+            i += trailing + 1
+        }
+        return count
+    }
+
+    /// Non-empty full-width katakana (U+30A1–U+30FC), ideographic and ASCII spaces, at most `maxScalars` of them.
+    static func isKana(_ f: UnsafeBufferPointer<UInt8>, maxScalars: Int) -> Bool {
+        guard !f.isEmpty else { return false }
+        var i = 0
+        var count = 0
+        let n = f.count
+        while i < n {
+            if f[i] == 0x20 {
+                i += 1
+            } else if f[i] == 0xE3, i + 2 < n, f[i + 1] & 0xC0 == 0x80, f[i + 2] & 0xC0 == 0x80 {
+                let v = 0x3000 | UInt32(f[i + 1] & 0x3F) << 6 | UInt32(f[i + 2] & 0x3F)
+                guard (0x30A1...0x30FC).contains(v) || v == 0x3000 else { return false }
+                i += 3
+            } else {
+                return false
+            }
+            count += 1
+        }
+        return count <= maxScalars
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 import KofuDomain
+import Logging
+import NIOPosix
 import SQLKit
 
 /// 直近N年度: the fiscal years Kofu holds, counted back from the current one.
@@ -94,42 +96,32 @@ public struct LinkageImporter: Sendable {
         let manifestText = String(decoding: FileManager.default.contents(
             atPath: (directory as NSString).appendingPathComponent("manifest.json")) ?? Data(), as: UTF8.self)
         var digestProblems: [LinkageProblem] = []
-        for entry in manifest.files {
-            let path = (directory as NSString).appendingPathComponent(entry.name)
+        let digests = await Self.digests(manifest.files.map { (directory as NSString).appendingPathComponent($0.name) })
+        for (entry, digest) in zip(manifest.files, digests) {
             let (line, column) = LinkageManifest.locate("\"sha256\"", in: manifestText, after: "\"\(entry.name)\"")
-            do {
-                let (sha, _) = try LinkageByteSource.digest(path: path)
+            if let sha = digest {
                 if sha != entry.sha256 {
                     digestProblems.append(.init(file: "manifest.json", line: line, column: column,
                         message: "files.\(entry.name).sha256: the file's SHA-256 does not match (altered or truncated file)"))
                 }
-            } catch {
+            } else {
                 digestProblems.append(.init(file: entry.name, line: 1, column: 1, message: "cannot read the file"))
             }
         }
         if !digestProblems.isEmpty { throw LinkageRejection(problems: digestProblems) }
+        let logger = database.logger
+        logger.debug("linkage import: digests checked", metadata: ["seconds": "\(elapsed())"])
 
         let log = ProblemLog(cap: maxProblems)
         let retention = self.retention
-        let sqlite = database.backend == .sqlite
-        // A large page cache for the bulk load only (B-tree inserts of millions of rows), then back to the default.
-        if sqlite { try await database.exclusive { db in try await db.raw("PRAGMA cache_size = -131072").run() } }
         let outcome: Result<[ImportReport.FileResult], any Error>
         do {
-            outcome = .success(try await database.transaction { db in
+            outcome = .success(try await database.importTransaction { db, writer in
                 try await Self.apply(manifest: manifest, directory: directory, retention: retention, log: log,
-                                     db: db, loadedAt: now())
+                                     db: db, writer: writer, loadedAt: now(), logger: logger)
             })
         } catch {
             outcome = .failure(error)
-        }
-        if sqlite {
-            try await database.exclusive { db in
-                try await db.raw("PRAGMA cache_size = -2000").run()
-                // Fold the (large) WAL back into the database file and truncate it; after a rollback this also
-                // removes the rejected batch's page images from the -wal file.
-                try await db.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
-            }
         }
         let results: [ImportReport.FileResult]
         switch outcome {
@@ -140,7 +132,22 @@ public struct LinkageImporter: Sendable {
         case .failure(is ProblemLog.Rejected): throw LinkageRejection(problems: log.problems)
         case .failure(let error): throw error
         }
+        logger.debug("linkage import: committed", metadata: ["seconds": "\(elapsed())"])
         return ImportReport(batchID: manifest.batchID, alreadyImported: false, files: results, durationSeconds: elapsed())
+    }
+
+    /// The SHA-256 of each file (nil when it cannot be read), computed on the NIO thread pool, one file per core.
+    private static func digests(_ paths: [String]) async -> [String?] {
+        await withTaskGroup(of: (Int, String?).self) { group in
+            for (i, path) in paths.enumerated() {
+                group.addTask {
+                    (i, try? await NIOThreadPool.singleton.runIfActive { try LinkageByteSource.digest(path: path).sha256 })
+                }
+            }
+            var digests = [String?](repeating: nil, count: paths.count)
+            for await (i, digest) in group { digests[i] = digest }
+            return digests
+        }
     }
 
     private func isImported(_ batchID: String) async throws -> Bool {
@@ -150,15 +157,19 @@ public struct LinkageImporter: Sendable {
     }
 
     private static func apply(manifest: LinkageManifest, directory: String, retention: RetentionWindow, log: ProblemLog,
-                              db: any SQLDatabase, loadedAt: Date) async throws -> [ImportReport.FileResult] {
+                              db: any SQLDatabase, writer: any TaxDataBulkWriter,
+                              loadedAt: Date, logger: Logger) async throws -> [ImportReport.FileResult] {
         // Another node may have imported the same batch meanwhile; inside the transaction this is exact.
         if try await db.raw("SELECT batch_id FROM tax_batches WHERE batch_id = \(bind: manifest.batchID)").first() != nil {
             throw ProblemLog.AlreadyImported()
         }
         let listed = Set(manifest.files.map(\.name))
-        var known = Set<UInt64>()
+        // The addressees other files may refer to: this batch's residents.csv, or the held residents.
+        var known = UInt64Set()
         if !listed.contains("residents.csv") {
-            for row in try await db.raw("SELECT addressee_id FROM tax_residents").all() {
+            let held = try await db.raw("SELECT addressee_id FROM tax_residents").all()
+            known = UInt64Set(expected: held.count)
+            for row in held {
                 if let p = packAddressee(try row.decode(column: "addressee_id", as: String.self)) { known.insert(p) }
             }
         }
@@ -168,8 +179,12 @@ public struct LinkageImporter: Sendable {
             try await db.raw("DELETE FROM \(unsafeRaw: spec.table)").run()
             let path = (directory as NSString).appendingPathComponent(entry.name)
             let file = LinkageFileImport(spec: spec, entry: entry, retention: retention, log: log)
-            if spec.addresseeReference == nil { known.removeAll(keepingCapacity: true) }
-            try await file.run(path: path, encoding: manifest.encoding, known: &known, db: db)
+            if spec.addresseeReference == nil { known = UInt64Set(expected: LinkageFileImport.presize(entry.rows)) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            try await file.run(path: path, encoding: manifest.encoding, known: &known, db: db, writer: writer)
+            logger.debug("linkage import: file loaded", metadata: [
+                "file": "\(entry.name)", "rows": "\(file.stored)",
+                "seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)"])
             results.append(.init(file: entry.name, rows: file.stored, skippedRows: file.skipped))
         }
         if listed.contains("residents.csv") {
@@ -226,6 +241,9 @@ final class ProblemLog: @unchecked Sendable {
 }
 
 /// One linkage file being parsed, checked and inserted.
+///
+/// Reading, parsing and checking happen on the calling task; each block's rows then go to the database in a
+/// background task while the next block is parsed (one block in flight keeps memory bounded).
 final class LinkageFileImport {
     let spec: LinkageFileSpec
     let entry: LinkageManifest.FileEntry
@@ -233,32 +251,27 @@ final class LinkageFileImport {
     let log: ProblemLog
     private(set) var stored = 0
     private(set) var skipped = 0
-    private var dataRows = 0
-    private var lastLine = 1
-    /// CSV field index of each spec column, once the header is read.
-    private var fieldIndex: [Int]?
-    private var headerCount = 0
-    private var headerFailed = false
-    private var pending: [SQLCell] = []
-    private var keyHashes = Set<Int>()
-    /// Rows whose key hash was seen before: duplicates, or (rarely) hash collisions, decided against the table.
-    private var suspects: [(cells: [SQLCell], line: Int, column: Int)] = []
-    private var rowCells: [SQLCell] = []
-    private let rowsPerStatement: Int
-    private var inFlight: Task<Void, any Error>?
+    private let table: TaxDataTable
+    private var inFlight: Task<TaxDataRows, any Error>?
+    /// The buffer of the last finished insert, reused for the next block's rows.
+    private var spare: TaxDataRows?
 
     init(spec: LinkageFileSpec, entry: LinkageManifest.FileEntry, retention: RetentionWindow, log: ProblemLog) {
         self.spec = spec
         self.entry = entry
         self.retention = retention
         self.log = log
-        rowsPerStatement = TaxDataBulkInsert.rowsPerStatement(columns: spec.columns.count)
-        pending.reserveCapacity(rowsPerStatement * spec.columns.count)
+        table = spec.bulkTable
     }
 
-    func run(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
+    /// Capacity to reserve for `rows` keys: what the manifest announces, within reason (a wrong count only
+    /// costs a rehash later).
+    static func presize(_ rows: Int) -> Int { min(max(rows, 0), 12_000_000) }
+
+    func run(path: String, encoding: LinkageEncoding, known: inout UInt64Set, db: any SQLDatabase,
+             writer: any TaxDataBulkWriter) async throws {
         do {
-            try await parse(path: path, encoding: encoding, known: &known, db: db)
+            try await parse(path: path, encoding: encoding, known: &known, db: db, writer: writer)
             try await drain()
         } catch {
             // Never leave an insert running on the connection that is about to roll back.
@@ -267,14 +280,17 @@ final class LinkageFileImport {
         }
     }
 
-    private func parse(path: String, encoding: LinkageEncoding, known: inout Set<UInt64>, db: any SQLDatabase) async throws {
+    private func parse(path: String, encoding: LinkageEncoding, known: inout UInt64Set, db: any SQLDatabase,
+                       writer: any TaxDataBulkWriter) async throws {
         let source: LinkageByteSource
         do { source = try LinkageByteSource(path: path, encoding: encoding) } catch {
             try log.add(.init(file: spec.fileName, line: 1, column: 1, message: "cannot read the file"))
             return
         }
         var parser = CSVParser()
+        var checker = LinkageRowChecker(spec: spec, retention: retention, log: log, expectedRows: entry.rows)
         let name = spec.fileName
+        let log = self.log
         while true {
             let chunk: [UInt8]?
             do { chunk = try source.next() } catch ByteSourceError.invalidSequence(let byte) {
@@ -284,93 +300,212 @@ final class LinkageFileImport {
             }
             guard let chunk else { break }
             try chunk.withUnsafeBufferPointer { buf in
-                try parser.feed(buf, onRecord: { try self.handle($0, known: &known) }, onError: { e in
-                    try self.log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
+                try parser.feed(buf, onRecord: { try checker.handle($0, known: &known) }, onError: { e in
+                    try log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
                 })
             }
-            if headerFailed { return }
-            try await flush(db)
+            if checker.headerFailed { return }
+            try await flush(&checker, db: db, writer: writer)
         }
-        try parser.finish(onRecord: { try self.handle($0, known: &known) }, onError: { e in
-            try self.log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
+        try parser.finish(onRecord: { try checker.handle($0, known: &known) }, onError: { e in
+            try log.add(.init(file: name, line: e.line, column: e.column, message: e.message))
         })
-        if headerFailed { return }
-        if fieldIndex == nil {
+        if checker.headerFailed { return }
+        if !checker.sawHeader {
             try log.add(.init(file: name, line: 1, column: 1, message: "the file is empty (no header line)"))
             return
         }
-        try await flush(db)
-        if dataRows != entry.rows {
+        try await flush(&checker, db: db, writer: writer)
+        skipped = checker.skipped
+        if checker.dataRows != entry.rows {
             try log.add(.init(file: name, line: parser.line, column: parser.column,
-                              message: "manifest.json lists \(entry.rows) rows, the file has \(dataRows) (truncated file?)"))
+                              message: "manifest.json lists \(entry.rows) rows, the file has \(checker.dataRows) (truncated file?)"))
         }
     }
 
-    private func handle(_ r: CSVRecord, known: inout Set<UInt64>) throws {
-        guard let fieldIndex else {
+    /// Inserts the checked rows (while the batch has no problems: a failing batch is rolled back anyway)
+    /// and settles suspected duplicates.
+    private func flush(_ checker: inout LinkageRowChecker, db: any SQLDatabase, writer: any TaxDataBulkWriter) async throws {
+        let clean = log.problems.isEmpty
+        let rows = checker.takeRows(replacement: spare.take())
+        if clean { try await insert(rows, writer) }
+        guard let (suspects, positions) = checker.takeSuspects() else { return }
+        try await drain()
+        for (row, position) in positions.enumerated() {
+            var duplicate = true
+            if clean && log.problems.isEmpty {
+                let query = db.select().column(SQLLiteral.numeric("1")).from(spec.table)
+                for k in spec.key {
+                    let column = SQLIdentifier(spec.columns[k].name)
+                    switch suspects.value(row * suspects.width + k) {
+                    case .text(let v): query.where(SQLBinaryExpression(column, .equal, SQLBind(v)))
+                    case .integer(let v): query.where(SQLBinaryExpression(column, .equal, SQLBind(v)))
+                    case .null: query.where(SQLBinaryExpression(column, .is, SQLLiteral.null))
+                    }
+                }
+                duplicate = try await query.first() != nil
+            }
+            if duplicate {
+                try log.add(.init(file: spec.fileName, line: position.line, column: position.column,
+                                  message: "duplicate key (\(spec.key.map { spec.columns[$0].name }.joined(separator: ", "))): the row repeats an earlier one"))
+            } else {
+                // A hash collision, not a duplicate.
+                var one = TaxDataRows(textColumns: table.textColumns, reservingRows: 1)
+                one.append(row: row, of: suspects)
+                try await insert(one, writer)
+                try await drain()
+            }
+        }
+    }
+
+    /// Hands `rows` to a background insert and returns at once, so parsing the next block overlaps with the
+    /// database writing this one.
+    private func insert(_ rows: TaxDataRows, _ writer: any TaxDataBulkWriter) async throws {
+        guard !rows.isEmpty else { return }
+        try await drain()
+        let table = self.table
+        inFlight = Task {
+            try await writer.insert(rows, into: table)
+            return rows
+        }
+        stored += rows.count
+    }
+
+    /// Waits for the insert in flight, if any.
+    private func drain() async throws {
+        if let task = inFlight {
+            inFlight = nil
+            spare = try await task.value
+        }
+    }
+}
+
+/// Checks one file's records and collects the rows to store: the per-row work of the import, kept in a value
+/// type that lives on the parsing task's stack.
+struct LinkageRowChecker {
+    let spec: LinkageFileSpec
+    let retention: RetentionWindow
+    let log: ProblemLog
+    private let kinds: [LinkageColumnKind]
+    private let names: [String]
+    private(set) var dataRows = 0
+    private(set) var skipped = 0
+    private(set) var headerFailed = false
+    /// CSV field index of each spec column, once the header is read.
+    private var fieldIndex: [Int] = []
+    private(set) var sawHeader = false
+    private var headerCount = 0
+    private var rows: TaxDataRows
+    private var keyHashes: UInt64Set
+    /// Rows whose key hash was seen before: duplicates, or (rarely) hash collisions, decided against the table.
+    private var suspects: TaxDataRows
+    private var suspectPositions: [(line: Int, column: Int)] = []
+
+    init(spec: LinkageFileSpec, retention: RetentionWindow, log: ProblemLog, expectedRows: Int) {
+        self.spec = spec
+        self.retention = retention
+        self.log = log
+        kinds = spec.columns.map(\.kind)
+        names = spec.columns.map(\.name)
+        let textColumns = spec.bulkTable.textColumns
+        rows = TaxDataRows(textColumns: textColumns, reservingRows: 8192)
+        suspects = TaxDataRows(textColumns: textColumns)
+        // residents.csv checks its keys exactly against the addressee set instead.
+        keyHashes = UInt64Set(expected: spec.addresseeReference == nil ? 0 : LinkageFileImport.presize(expectedRows))
+    }
+
+    /// The rows checked since the last call; `replacement` (an emptied earlier buffer) collects the next ones.
+    mutating func takeRows(replacement: TaxDataRows?) -> TaxDataRows {
+        let taken = rows
+        if var replacement {
+            replacement.removeAll()
+            rows = replacement
+        } else {
+            rows = TaxDataRows(textColumns: taken.textColumns, reservingRows: max(8192, taken.count))
+        }
+        return taken
+    }
+
+    /// The suspected duplicates since the last call, with the position of each one's key.
+    mutating func takeSuspects() -> (TaxDataRows, [(line: Int, column: Int)])? {
+        guard !suspectPositions.isEmpty else { return nil }
+        defer {
+            suspects.removeAll()
+            suspectPositions.removeAll()
+        }
+        return (suspects, suspectPositions)
+    }
+
+    mutating func handle(_ r: CSVRecord, known: inout UInt64Set) throws {
+        guard sawHeader else {
             try readHeader(r)
             return
         }
         dataRows += 1
-        lastLine = r.endLine
         if r.count != headerCount {
             let (line, column) = r.count > headerCount ? (r.lines[headerCount], r.columns[headerCount]) : (r.endLine, r.endColumn)
             try log.add(.init(file: spec.fileName, line: line, column: column,
                               message: "the record has \(r.count) fields, the header has \(headerCount)"))
             return
         }
-        rowCells.removeAll(keepingCapacity: true)
+        let mark = rows.mark
         var bad = false
-        for (c, column) in spec.columns.enumerated() {
-            let i = fieldIndex[c]
-            switch column.kind.convert(r, i, name: column.name) {
-            case .success(let cell): rowCells.append(cell)
-            case .failure(let e):
-                bad = true
-                rowCells.append(.null)
-                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i], message: e.message))
-            }
-        }
-        if let fy = spec.fiscalYear, case .int(let year) = rowCells[fy], !retention.contains(FiscalYear(year)) {
-            if !bad { skipped += 1 }
-            return
-        }
-        if let ref = spec.addresseeReference {
-            let i = fieldIndex[ref]
-            if let p = packAddressee(r, i), !known.contains(p) {
-                bad = true
-                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i],
-                                  message: "addressee_id: no such addressee in residents"))
-            }
-        } else if let p = packAddressee(r, fieldIndex[spec.key[0]]) {
-            // residents.csv: the addressee set is both the reference list and the duplicate check, exactly.
-            if !known.insert(p).inserted {
-                let i = fieldIndex[spec.key[0]]
-                try log.add(.init(file: spec.fileName, line: r.lines[i], column: r.columns[i],
-                                  message: "duplicate key (addressee_id): the row repeats an earlier one"))
-                return
-            }
-        }
-        if bad { return }
-        if spec.addresseeReference != nil {
-            var h = Hasher()
-            for k in spec.key {
-                switch rowCells[k] {
-                case .text(let s), .literal(let s): h.combine(s)
-                case .int(let v): h.combine(v)
-                case .null: h.combine(0 as UInt8)
+        let file = spec.fileName
+        try r.bytes.withUnsafeBufferPointer { all in
+            try r.ends.withUnsafeBufferPointer { ends in
+                func field(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: all[(i == 0 ? 0 : ends[i - 1])..<ends[i]])
+                }
+                for c in 0..<kinds.count {
+                    let i = fieldIndex[c]
+                    if let e = kinds[c].append(field(i), name: names[c], to: &rows) {
+                        bad = true
+                        try log.add(.init(file: file, line: r.lines[i], column: r.columns[i], message: e.message))
+                    }
+                }
+                if let fy = spec.fiscalYear {
+                    let year = rows.cells[mark.cells + fy]
+                    if year != TaxDataRows.null, !retention.contains(FiscalYear(year)) {
+                        if !bad { skipped += 1 }
+                        rows.rollBack(to: mark)
+                        return
+                    }
+                }
+                if let ref = spec.addresseeReference {
+                    let i = fieldIndex[ref]
+                    if let p = packAddressee(field(i)), !known.contains(p) {
+                        bad = true
+                        try log.add(.init(file: file, line: r.lines[i], column: r.columns[i],
+                                          message: "addressee_id: no such addressee in residents"))
+                    }
+                } else if let p = packAddressee(field(fieldIndex[spec.key[0]])) {
+                    // residents.csv: the addressee set is both the reference list and the duplicate check, exactly.
+                    if !known.insert(p) {
+                        let i = fieldIndex[spec.key[0]]
+                        try log.add(.init(file: file, line: r.lines[i], column: r.columns[i],
+                                          message: "duplicate key (addressee_id): the row repeats an earlier one"))
+                        rows.rollBack(to: mark)
+                        return
+                    }
+                }
+                if bad {
+                    rows.rollBack(to: mark)
+                    return
+                }
+                if spec.addresseeReference != nil {
+                    let row = rows.count - 1
+                    if !keyHashes.insert(rows.keyHash(row: row, columns: spec.key)) {
+                        let i = fieldIndex[spec.key[0]]
+                        suspects.append(row: row, of: rows)
+                        suspectPositions.append((r.lines[i], r.columns[i]))
+                        rows.rollBack(to: mark)
+                    }
                 }
             }
-            if !keyHashes.insert(h.finalize()).inserted {
-                let i = fieldIndex[spec.key[0]]
-                suspects.append((rowCells, r.lines[i], r.columns[i]))
-                return
-            }
         }
-        pending.append(contentsOf: rowCells)
     }
 
-    private func readHeader(_ r: CSVRecord) throws {
+    private mutating func readHeader(_ r: CSVRecord) throws {
         var positions: [String: Int] = [:]
         for i in 0..<r.count {
             guard var name = r.string(i) else { continue }
@@ -389,73 +524,16 @@ final class LinkageFileImport {
             }
         }
         headerCount = r.count
-        if !headerFailed { fieldIndex = index }
-    }
-
-    /// Inserts pending rows (while the batch has no problems: a failing batch is rolled back anyway)
-    /// and settles suspected duplicates.
-    private func flush(_ db: any SQLDatabase) async throws {
-        let clean = log.problems.isEmpty
-        if clean { try await insertPending(db) } else { pending.removeAll(keepingCapacity: true) }
-        guard !suspects.isEmpty else { return }
-        try await drain()
-        let found = suspects
-        suspects.removeAll()
-        for s in found {
-            var duplicate = true
-            if clean && log.problems.isEmpty {
-                var conditions: [any SQLExpression] = []
-                for k in spec.key {
-                    let column = SQLIdentifier(spec.columns[k].name)
-                    switch s.cells[k] {
-                    case .text(let v), .literal(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
-                    case .int(let v): conditions.append(SQLBinaryExpression(column, .equal, SQLBind(v)))
-                    case .null: conditions.append(SQLBinaryExpression(column, .is, SQLLiteral.null))
-                    }
-                }
-                let query = db.select().column(SQLLiteral.numeric("1")).from(spec.table)
-                for c in conditions { query.where(c) }
-                duplicate = try await query.first() != nil
-            }
-            if duplicate {
-                try log.add(.init(file: spec.fileName, line: s.line, column: s.column,
-                                  message: "duplicate key (\(spec.key.map { spec.columns[$0].name }.joined(separator: ", "))): the row repeats an earlier one"))
-            } else {
-                pending.append(contentsOf: s.cells)
-                try await insertPending(db)
-                try await drain()
-            }
+        if !headerFailed {
+            fieldIndex = index
+            sawHeader = true
         }
     }
+}
 
-    /// Hands the pending rows to a background insert and returns at once, so parsing the next chunk overlaps
-    /// with the database writing this one (one insert in flight at a time keeps memory bounded).
-    private func insertPending(_ db: any SQLDatabase) async throws {
-        guard !pending.isEmpty else { return }
-        let cells = pending
-        pending = []
-        pending.reserveCapacity(cells.count)
-        try await drain()
-        let table = spec.table
-        let names = spec.columns.map(\.name)
-        let width = names.count
-        let perStatement = rowsPerStatement * width
-        inFlight = Task {
-            var start = 0
-            while start < cells.count {
-                let end = min(cells.count, start + perStatement)
-                try await db.execute(sql: TaxDataBulkInsert(table: table, columns: names, cells: cells[start..<end])) { _ in }
-                start = end
-            }
-        }
-        stored += cells.count / width
-    }
-
-    /// Waits for the insert in flight, if any.
-    private func drain() async throws {
-        if let task = inFlight {
-            inFlight = nil
-            try await task.value
-        }
+extension LinkageFileSpec {
+    /// The table as the bulk writers see it.
+    var bulkTable: TaxDataTable {
+        TaxDataTable(name: table, columns: columns.map(\.name), textColumns: columns.map { !$0.kind.storesInteger })
     }
 }
