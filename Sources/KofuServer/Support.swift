@@ -49,3 +49,17 @@ public protocol CertificateDocumentRenderer: Sendable {
 public protocol CertificateSealer: Sendable {
     func sealText(for certificate: Certificate) throws -> String
 }
+
+/// A query parameter decoded as HTML forms and `curl --data-urlencode` send it: `+` is a space and a literal
+/// plus arrives as `%2B`. A seal (Base45) holds both characters, so this matters for `/verify?s=…`.
+public enum FormQuery {
+    public static func value(_ name: String, in query: String?) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == name else { continue }
+            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+        return nil
+    }
+}

@@ -46,7 +46,7 @@ struct VerificationController: Sendable {
     }
 
     func check(_ request: Request) async throws -> Result {
-        guard let text = request.uri.queryParameters.get("s"), !text.isEmpty, text.utf8.count <= 4096 else {
+        guard let text = FormQuery.value("s", in: request.uri.query), !text.isEmpty, text.utf8.count <= 4096 else {
             return Result(valid: false, outcome: "malformed")
         }
         let v = verifier.verify(text, at: JapanTime.localDate(clock.now()))

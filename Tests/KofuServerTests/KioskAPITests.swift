@@ -42,7 +42,9 @@ import Testing
         // The QR decodes to a seal that verifies, for this person and this certificate number.
         let seals = try PDFTools.qrCodes(pdf)
         let seal = try #require(seals.first)
-        let verified = try await client.execute(uri: "/verify.json?s=\(seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get)
+        // Form-encoded, as a browser or `curl --data-urlencode` sends it: a space as "+", a plus as %2B.
+            let formEncoded = seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!.replacingOccurrences(of: "%20", with: "+")
+            let verified = try await client.execute(uri: "/verify.json?s=\(formEncoded)", method: .get)
         let v = Kiosk.json(verified.body)
         #expect(v["valid"] as? Bool == true, "\(String(buffer: verified.body))")
         #expect(v["certificate_number"] as? String == numbers[0])
@@ -298,6 +300,17 @@ import Testing
             let check = try await AuditVerifier(database: services.database, signer: services.checkpointSigner).verify()
             #expect(check.isIntact)
         }
+    }
+
+    /// Base45 seals hold spaces and pluses: both arrive intact whether the query is fully percent-encoded or
+    /// form-encoded (`+` for a space, `%2B` for a plus), as a browser form or `curl --data-urlencode` sends it.
+    @Test func sealQueryDecoding() {
+        let seal = "KF1:AB C+D%E/F"
+        #expect(FormQuery.value("s", in: "s=KF1%3AAB+C%2BD%25E%2FF") == seal)
+        #expect(FormQuery.value("s", in: "x=1&s=KF1%3AAB%20C%2BD%25E%2FF") == seal)
+        #expect(FormQuery.value("s", in: "x=1") == nil)
+        #expect(FormQuery.value("s", in: nil) == nil)
+        #expect(FormQuery.value("s", in: "s=%ZZ") == nil)
     }
 
     static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
