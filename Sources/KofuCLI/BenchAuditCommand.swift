@@ -59,10 +59,3 @@ struct BenchAuditCommand: AsyncParsableCommand {
         if !result.isIntact { throw ExitCode(1) }
     }
 }
-
-extension Duration {
-    fileprivate var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-}

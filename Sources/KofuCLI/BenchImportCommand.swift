@@ -51,7 +51,7 @@ struct BenchImportCommand: AsyncParsableCommand {
         let database = try await KofuDatabase.open(location, logger: logger)
         try await Migrator.all.run(on: database)
         let rssBefore = Self.peakRSSMegabytes()
-        let cpuBefore = Self.cpuSeconds()
+        let cpuBefore = ProcessCPU.seconds()
         let report: ImportReport
         do {
             report = try await LinkageImporter(database: database, municipalityCode: "131041",
@@ -65,21 +65,13 @@ struct BenchImportCommand: AsyncParsableCommand {
         print("imported \(rows) rows in \(String(format: "%.1f", report.durationSeconds)) s: "
               + "\(Int(Double(rows) / report.durationSeconds)) rows/s")
         for f in report.files { print("  \(f.file): \(f.rows) rows") }
-        let cpu = Self.cpuSeconds() - cpuBefore
+        let cpu = ProcessCPU.seconds() - cpuBefore
         print("CPU time (user+system) of the import: \(String(format: "%.1f", cpu)) s = "
               + "\(Int(Double(rows) / max(cpu, 0.001))) rows per CPU-second")
         print("peak RSS: \(Self.peakRSSMegabytes()) MB (before import: \(rssBefore) MB)")
         if case .sqlite(let path) = location, let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int {
             print("database file: \(size / 1_048_576) MB")
         }
-    }
-
-    /// User plus system CPU time of this process so far (all threads), for figures on a shared machine.
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        _ = getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// VmHWM from /proc/self/status: the process's peak resident set.

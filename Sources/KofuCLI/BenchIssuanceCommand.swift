@@ -42,7 +42,6 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
     }
 
     private func bench(_ configuration: KofuConfiguration, dir: String) async throws {
-
         // The installation: a seal key, a sample batch for today, imported.
         let today = LocalDate.todayInJapan()
         _ = try SealKeyInstall.install(settings: try configuration.sealSettings(), municipality: configuration.municipality.code,
@@ -107,7 +106,7 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
                         let issued = try await issuance.issue(try KioskIssueRequest(json: Array(body.utf8)), wantPDF: true)
                         guard issued.pdf != nil else { throw ValidationError("issuance \(i) returned no PDF") }
                         _ = try await issuance.delivered(id: issued.record.id)
-                        mine.append((ContinuousClock.now - t0).milliseconds)
+                        mine.append((ContinuousClock.now - t0).seconds * 1000)
                     }
                     return mine
                 }
@@ -116,7 +115,7 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
             for try await part in group { all += part }
             return all.sorted()
         }
-        let seconds = (ContinuousClock.now - start).milliseconds / 1000
+        let seconds = (ContinuousClock.now - start).seconds
         let cpu = ProcessCPU.seconds() - cpuStart
         await services.close()
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
@@ -134,21 +133,5 @@ private actor Ticket {
         guard next < limit else { return nil }
         defer { next += 1 }
         return next
-    }
-}
-
-/// User + system CPU time of the whole process (all threads), in seconds.
-enum ProcessCPU {
-    static func seconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        let c = components
-        return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
     }
 }
