@@ -16,7 +16,7 @@ import Testing
         let extra = ["KOFU_ISSUANCE_MAX_WAITING": "2000", "KOFU_ISSUANCE_MAX_QUEUE_WAIT_MS": "300000",
                      "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": "300"]
         try await h.withLiveServer(extra) { client, services in
-            let people = try await issuableResidents(services.database, limit: 520, year: h.latestYear)
+            let people = try await services.database.issuableResidents(limit: 520, year: h.latestYear)
             try #require(people.count >= 500)
             let year = h.latestYear
             try await withLoadClient(port: client.port!, maxConnections: 128) { load in
@@ -31,7 +31,7 @@ import Testing
                 let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
                     for (i, p) in people.prefix(500).enumerated() {
                         group.addTask {
-                            let body: [String: Any] = ["request_id": "LOAD-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": year]
+                            let body: [String: Any] = ["request_id": "LOAD-\(i)", "card_serial": p.cardSerial, "kind": "income_taxation", "fiscal_year": year]
                             let viaPDF = i % 3 != 0
                             let r = try await load.send("POST", "/kiosk/v1/issuances", json: body, accept: viaPDF ? "application/pdf" : nil)
                             guard r.status == 201 else { return Outcome(index: i, status: r.status, issuanceID: nil, numbers: [], pdf: [], action: "none") }
@@ -111,13 +111,13 @@ import Testing
         defer { Task { await h.cleanUp() } }
         let extra = ["KOFU_ISSUANCE_MAX_CONCURRENT_RENDERS": "1", "KOFU_ISSUANCE_MAX_WAITING": "0"]
         try await h.withLiveServer(extra) { client, services in
-            let people = try await issuableResidents(services.database, limit: 60, year: h.latestYear)
+            let people = try await services.database.issuableResidents(limit: 60, year: h.latestYear)
             try await withLoadClient(port: client.port!, maxConnections: 64) { load in
                 let replies = try await withThrowingTaskGroup(of: LoadClient.Reply.self) { group in
                     for (i, p) in people.enumerated() {
                         group.addTask {
                             try await load.send("POST", "/kiosk/v1/issuances",
-                                                json: ["request_id": "OV-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": h.latestYear])
+                                                json: ["request_id": "OV-\(i)", "card_serial": p.cardSerial, "kind": "income_taxation", "fiscal_year": h.latestYear])
                         }
                     }
                     var all: [LoadClient.Reply] = []

@@ -68,7 +68,7 @@ import Testing
         let database = try await KofuDatabase.open(h.configuration().databaseURL.map { .postgres(url: $0) }
                                                    ?? .sqlite(path: try h.configuration().sqlitePath))
         defer { Task { await database.close() } }
-        let people = try await issuableResidents(database, limit: 200, year: h.latestYear)
+        let people = try await database.issuableResidents(limit: 200, year: h.latestYear)
         try await withLoadClient(port: port, maxConnections: 64, timeout: .seconds(20)) { load in
 
             // Load: issue (some with delivery, some left ready), and kill -9 once a good part has been answered.
@@ -77,7 +77,7 @@ import Testing
                 await withTaskGroup(of: Void.self) { group in
                     for (i, p) in people.enumerated() {
                         group.addTask {
-                            let body: [String: Any] = ["request_id": "CR-\(i)", "card_serial": p.card, "kind": "income_taxation", "fiscal_year": h.latestYear]
+                            let body: [String: Any] = ["request_id": "CR-\(i)", "card_serial": p.cardSerial, "kind": "income_taxation", "fiscal_year": h.latestYear]
                             if let r = try? await load.send("POST", "/kiosk/v1/issuances", json: body), r.status == 201 {
                                 await answered.add()
                                 if i % 2 == 0, let id = r.json["issuance_id"] as? String {
@@ -118,7 +118,7 @@ import Testing
             }
             // The restarted server issues again, with new numbers.
             let again = try await load.send("POST", "/kiosk/v1/issuances",
-                                            json: ["request_id": "AFTER", "card_serial": people[0].card, "kind": "income_taxation", "fiscal_year": h.latestYear])
+                                            json: ["request_id": "AFTER", "card_serial": people[0].cardSerial, "kind": "income_taxation", "fiscal_year": h.latestYear])
             #expect(again.status == 201)
             let newNumber = (again.json["certificate_numbers"] as? [String])?.first ?? ""
             #expect(!numbers.map(\.0).contains(newNumber))

@@ -1,7 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import KofuDomain
-import KofuStorage
 import NIOCore
 import NIOHTTP1
 
@@ -57,9 +55,4 @@ func withLoadClient<T: Sendable>(port: Int, maxConnections: Int = 64, timeout: D
         try? await http.shutdown()
         throw error
     }
-}
-
-/// Residents with a usable card, for load tests: (card serial, addressee id, name, address).
-func issuableResidents(_ database: KofuDatabase, limit: Int, year: Int) async throws -> [(card: String, id: String, name: String, address: String)] {
-    try await database.issuableResidents(limit: limit, year: year).map { ($0.cardSerial, $0.addresseeID, $0.name, $0.address) }
 }
