@@ -46,15 +46,11 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
         let today = LocalDate.todayInJapan()
         _ = try SealKeyInstall.install(settings: try configuration.sealSettings(), municipality: configuration.municipality.code,
                                        validFrom: today, replace: false)
-        let batch = (dir as NSString).appendingPathComponent("batch")
-        let summary = try SampleBatchGenerator(people: people, seed: 11, today: today, municipalityCode: configuration.municipality.code)
-            .write(to: batch)
+        let summary = try await SampleInstallation.load(configuration, people: people, seed: 11, today: today,
+                                                        batchDirectory: (dir as NSString).appendingPathComponent("batch"))
         let year = summary.fiscalYears.max()!
         let location: DatabaseLocation = configuration.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: configuration.sqlitePath)
         let database = try await KofuDatabase.open(location)
-        try await Migrator.all.run(on: database)
-        _ = try await LinkageImporter(database: database, municipalityCode: configuration.municipality.code,
-                                      retention: RetentionWindow(years: 4, today: today)).importBatch(at: batch)
         let residents = try await database.issuableResidents(limit: max(count, 1), year: year, today: today)
         await database.close()
         guard !residents.isEmpty else { throw ValidationError("the sample batch has no issuable resident") }

@@ -72,14 +72,7 @@ struct KioskHarness: Sendable {
 
         // A sample batch for today, imported as `kofu import` does.
         let batch = (dir as NSString).appendingPathComponent("batch")
-        let summary = try SampleBatchGenerator(people: people, seed: 7, today: today, municipalityCode: config.municipality.code)
-            .write(to: batch)
-        let location: DatabaseLocation = config.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: config.sqlitePath)
-        let database = try await KofuDatabase.open(location)
-        try await Migrator.all.run(on: database)
-        _ = try await LinkageImporter(database: database, municipalityCode: config.municipality.code,
-                                      retention: RetentionWindow(years: 4, today: today)).importBatch(at: batch)
-        await database.close()
+        let summary = try await SampleInstallation.load(config, people: people, seed: 7, today: today, batchDirectory: batch)
         try FileManager.default.removeItem(atPath: batch)
 
         return KioskHarness(dataDir: dir, environment: env,
