@@ -25,8 +25,22 @@ struct ServeCommand: AsyncParsableCommand {
         } catch is CancellationError {
             // SIGTERM / SIGINT: a graceful stop, not an error.
         } catch {
-            await services.close()
+            await Self.stop(services, logger: logger)
             throw error
+        }
+        await Self.stop(services, logger: logger)
+    }
+
+    /// A stopped node leaves no document behind: its spool is wiped and its undelivered issuances are voided
+    /// now, as the next start would do, instead of waiting encrypted on disk until then.
+    static func stop(_ services: KofuServices, logger: Logger) async {
+        do {
+            let wiped = try await services.issuance.recoverAfterRestart()
+            if wiped.wipedFiles > 0 || wiped.voided > 0 {
+                logger.notice("spool wiped at shutdown", metadata: ["wiped_files": "\(wiped.wipedFiles)", "voided_issuances": "\(wiped.voided)"])
+            }
+        } catch {
+            logger.error("spool wipe at shutdown failed; the next start wipes it", metadata: ["error": "\(type(of: error))"])
         }
         await services.close()
     }

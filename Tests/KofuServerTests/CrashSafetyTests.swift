@@ -122,7 +122,17 @@ import Testing
             #expect(again.status == 201)
             let newNumber = (again.json["certificate_numbers"] as? [String])?.first ?? ""
             #expect(!numbers.map(\.0).contains(newNumber))
+            // A clean stop (SIGTERM) leaves no document behind: the undelivered one is wiped and void.
             await Self.stop(restarted, signal: SIGTERM)
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty, "spool empty after a clean stop")
+            let afterID = try #require(again.json["issuance_id"] as? String)
+            let afterStatus = try await database.read { db in
+                try await db.raw("SELECT status FROM issuances WHERE id = \(bind: afterID)").first()!.decode(column: "status", as: String.self)
+            }
+            #expect(afterStatus == "expired")
+            #expect(try await database.read { db in
+                try await db.raw("SELECT status FROM certificate_numbers WHERE number = \(bind: newNumber)").first()!.decode(column: "status", as: String.self)
+            } == "void")
         }
     }
 }
