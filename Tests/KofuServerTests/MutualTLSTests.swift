@@ -35,17 +35,19 @@ import Testing
         let app = try buildApplication(services, host: "127.0.0.1", port: 0)
         try await app.test(.live) { client in
             let url = "https://127.0.0.1:\(client.port!)/healthz"
-            func curl(_ extra: [String]) throws -> ToolResult {
-                try PDFTools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--cacert", "\(dir)/ca.pem"] + extra + [url])
+            // curl runs off the cooperative pool: the server answering it needs that pool (see runOffPool).
+            func curl(_ extra: [String]) async throws -> ToolResult {
+                try await PDFTools.runOffPool("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30",
+                                                       "--cacert", "\(dir)/ca.pem"] + extra + [url])
             }
-            let center = try curl(["--cert", "\(dir)/center.pem", "--key", "\(dir)/center.key"])
+            let center = try await curl(["--cert", "\(dir)/center.pem", "--key", "\(dir)/center.key"])
             #expect(center.status == 0)
             #expect(center.stdout == "200")
-            let none = try curl([])
+            let none = try await curl([])
             #expect(none.status != 0 || none.stdout != "200", "no client certificate: refused")
-            let stranger = try curl(["--cert", "\(dir)/stranger.pem", "--key", "\(dir)/stranger.key"])
+            let stranger = try await curl(["--cert", "\(dir)/stranger.pem", "--key", "\(dir)/stranger.key"])
             #expect(stranger.status != 0 || stranger.stdout != "200", "another CA's certificate: refused")
-            let plain = try PDFTools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+            let plain = try await PDFTools.runOffPool("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
                                                   "http://127.0.0.1:\(client.port!)/healthz"])
             #expect(plain.stdout != "200", "no plain HTTP beside TLS")
         }

@@ -40,6 +40,16 @@ public enum PDFTools {
                           stderr: String(decoding: errData(), as: UTF8.self))
     }
 
+    /// `run` on a thread of its own, for a tool that talks to a server in this process (curl against a
+    /// live test server). Blocking a thread of Swift's cooperative pool while waiting for an answer that
+    /// needs that pool would starve the server on a 2-core machine, where the pool has two threads.
+    public static func runOffPool(_ tool: String, _ arguments: [String]) async throws -> ToolResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try run(tool, arguments) }) }
+            thread.start()
+        }
+    }
+
     private static func runChecked(_ tool: String, _ arguments: [String]) throws -> String {
         let r = try run(tool, arguments)
         guard r.status == 0 else { throw PDFToolError.toolFailed(tool: tool, status: r.status, stderr: r.stderr) }
