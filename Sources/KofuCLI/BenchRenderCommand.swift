@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import KofuConfig
 import KofuDomain
+import KofuCrypto
 import KofuRendering
+import KofuSeal
 
 /// `kofu bench render`: renders many certificates from the sample data and prints CPU ms per page
 /// (median, p95), bytes per page and pages per second. Registered under a `bench` command group.
@@ -22,6 +24,12 @@ struct BenchRenderCommand: AsyncParsableCommand {
 
     @Option(help: "Folder of sample certificates (<kind>.json).")
     var samples: String = "Templates/samples"
+
+    @Option(help: ArgumentHelp(
+        "Put a synthetic QR text of this many characters on every certificate instead of its real seal "
+            + "(600 = the most a seal may hold, QR version 15).",
+        valueName: "characters"))
+    var qrLength: Int?
 
     @Option(help: "Configuration file (default: KOFU_CONFIG or config/kofu.yaml).")
     var config: String?
@@ -43,8 +51,23 @@ struct BenchRenderCommand: AsyncParsableCommand {
             return c
         }
         let bench = RenderBenchmark(renderer: renderer, certificates: certificates)
+        // Each certificate carries its own seal, signed with a throwaway key before its render is timed, as
+        // the kiosk service does; --qr-length replaces it with a synthetic text of a chosen size.
+        let signer = SealSigner(privateKey: try ECDSAP256.PrivateKey.generate())
+        let qrText: @Sendable (Certificate) throws -> String
+        if let qrLength {
+            guard (1...600).contains(qrLength) else { throw ValidationError("--qr-length must be 1...600") }
+            let text = String(String(repeating: "KF1:0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./", count: qrLength / 48 + 1)
+                .prefix(qrLength))
+            qrText = { _ in text }
+        } else {
+            qrText = { try signer.seal($0) }
+        }
         // One warm-up pass so font loading and cairo's caches are not counted.
-        _ = try bench.run(count: min(count, 20))
-        print(try bench.run(count: count, concurrency: concurrency))
+        _ = try bench.run(count: min(count, 20), qrText: qrText)
+        let result = try bench.run(count: count, concurrency: concurrency, qrText: qrText)
+        let lengths = try certificates.map { try qrText($0).count }
+        print(result)
+        print("QR text: \(qrLength.map { "synthetic, \($0) characters" } ?? "each certificate's signed seal, \(lengths.min()!)–\(lengths.max()!) characters")")
     }
 }

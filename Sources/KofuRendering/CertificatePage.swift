@@ -1,4 +1,5 @@
 import CCairo
+import Foundation
 import KofuDomain
 
 /// Draws one certificate (one or more pages) onto a canvas.
@@ -177,7 +178,7 @@ struct CertificatePage {
         let cr = canvas.cr
         let tint = (g.gray - 0.06, g.gray - 0.01, min(1, g.gray + 0.06))
         let fine = dotPattern(pitch: 0.5, radius: 0.09, tint: tint)
-        let coarse = dotPattern(pitch: 1.0, radius: 0.18, tint: tint)
+        let coarse = dotPattern(pitch: 1.0, radius: 0.18, tint: tint, paper: true)
         defer { cairo_pattern_destroy(fine); cairo_pattern_destroy(coarse) }
 
         cairo_save(cr)
@@ -185,23 +186,20 @@ struct CertificatePage {
         cairo_clip(cr)
         cairo_set_source(cr, fine)
         cairo_paint(cr)
-        // The word, repeated diagonally over the page.
+        // The word, twice diagonally over the page, as glyphs filled with the coarse dots on white: a few text
+        // operators in the PDF rather than the outlines as a clipping path (10 KB of coordinates per page).
         canvas.setFont(points: g.warningSize)
         let wordWidth = canvas.width(of: g.warning)
         let sizeMM = PDFCanvas.mm(points: g.warningSize)
-        cairo_new_path(cr)
-        for center in [(pageWidthMM / 2, 95.0), (pageWidthMM / 2, 215.0)] {
-            cairo_save(cr)
-            cairo_translate(cr, center.0, center.1)
-            cairo_rotate(cr, -Double.pi / 7)
-            canvas.textPath(g.warning, x: -wordWidth / 2, y: sizeMM * 0.36)
-            cairo_restore(cr)
-        }
-        cairo_clip(cr)
-        cairo_set_source_rgb(cr, 1, 1, 1)
-        cairo_paint(cr)
+        // Both copies in one call (one pattern resource): in the frame rotated about the page origin, a centre
+        // (x, y) of the page lies at R(+angle)·(x, y).
+        let angle = -Double.pi / 7
         cairo_set_source(cr, coarse)
-        cairo_paint(cr)
+        cairo_rotate(cr, angle)
+        let origins = [(pageWidthMM / 2, 95.0), (pageWidthMM / 2, 215.0)].map { x, y in
+            (x * cos(angle) + y * sin(angle) - wordWidth / 2, -x * sin(angle) + y * cos(angle) + sizeMM * 0.36)
+        }
+        canvas.glyphsOnly(g.warning, at: origins)
         cairo_restore(cr)
 
         if !g.microtext.isEmpty {
@@ -212,16 +210,23 @@ struct CertificatePage {
             guard unitWidth > 0 else { return }
             let line = String(repeating: unit, count: max(1, Int(span / unitWidth)))
             canvas.setColor(0.35, 0.35, 0.45)
-            canvas.text(line, x: pageWidthMM / 2, y: 12.2, points: g.microtextSize, align: .center)
-            canvas.text(line, x: pageWidthMM / 2, y: pageHeightMM - 11.2, points: g.microtextSize, align: .center)
+            canvas.text(line, x: pageWidthMM / 2, y: 12.2, points: g.microtextSize, align: .center, asOneCluster: true)
+            canvas.text(line, x: pageWidthMM / 2, y: pageHeightMM - 11.2, points: g.microtextSize, align: .center,
+                        asOneCluster: true)
         }
     }
 
     /// A repeating tile with one dot, as a vector pattern (PDF tiling pattern).
-    private func dotPattern(pitch: Double, radius: Double, tint: (Double, Double, Double)) -> OpaquePointer {
+    /// With `paper`, the tile is white around the dot, so the pattern hides what lies under it.
+    private func dotPattern(pitch: Double, radius: Double, tint: (Double, Double, Double),
+                            paper: Bool = false) -> OpaquePointer {
         var extents = cairo_rectangle_t(x: 0, y: 0, width: pitch, height: pitch)
-        let tile = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents)
+        let tile = cairo_recording_surface_create(paper ? CAIRO_CONTENT_COLOR : CAIRO_CONTENT_COLOR_ALPHA, &extents)
         let tcr = cairo_create(tile)
+        if paper {
+            cairo_set_source_rgb(tcr, 1, 1, 1)
+            cairo_paint(tcr)
+        }
         cairo_set_source_rgb(tcr, tint.0, tint.1, tint.2)
         cairo_arc(tcr, pitch / 2, pitch / 2, radius, 0, 2 * Double.pi)
         cairo_fill(tcr)

@@ -88,15 +88,18 @@ struct TemplateSet: Sendable {
     }
 }
 
-/// The 公印 PNG, reduced once to what a stamp is: one ink colour and a coverage (alpha) plane. Each render wraps
-/// the immutable plane in its own A8 cairo surface and paints the ink through it, which keeps the PDF small
-/// (one grey soft mask instead of an RGB image plus its mask) and cheap to write.
+/// The 公印 PNG, reduced once to what a stamp is: one ink colour and a two-level coverage plane at print
+/// resolution (at least `minimumPixels` across, so about 400 dpi for a 20 mm seal). Each render wraps the
+/// immutable plane in its own A1 cairo surface and paints the ink through it. From a one-bit plane cairo
+/// writes a 1-bit stencil mask (PDF /ImageMask, about 12 KB before deflate for 320 × 320) instead of
+/// a grey soft mask plus a constant group image (51 KB to deflate per page), which made the seal one of the
+/// largest costs of a page. A printer (600 dpi, binary toner) cannot show the difference.
 struct SealImage: Sendable {
     let width: Int
     let height: Int
-    /// Row stride of `alpha` (cairo's A8 stride for `width`).
-    let stride: Int
-    let alpha: [UInt8]
+    /// The plane in cairo's A1 layout (bits packed in 32-bit words, first pixel in the low bit on a
+    /// little-endian machine), written once here and only read afterwards.
+    private let plane: FixedPixels
     /// The ink colour, the coverage-weighted mean of the image's colours.
     let ink: (red: Double, green: Double, blue: Double)
 
@@ -111,13 +114,10 @@ struct SealImage: Sendable {
             throw TemplateError.missingImage(file: path)
         }
         let hasAlpha = format == CAIRO_FORMAT_ARGB32
-        width = Int(cairo_image_surface_get_width(s))
-        height = Int(cairo_image_surface_get_height(s))
-        guard width > 0, height > 0 else { throw TemplateError.missingImage(file: path) }
+        let w = Int(cairo_image_surface_get_width(s)), h = Int(cairo_image_surface_get_height(s))
+        guard w > 0, h > 0 else { throw TemplateError.missingImage(file: path) }
         let sourceStride = Int(cairo_image_surface_get_stride(s))
-        let w = width, h = height
         let planeStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A8, Int32(w)))
-        stride = planeStride
         var plane = [UInt8](repeating: 0, count: planeStride * h)
         var sum = (r: 0.0, g: 0.0, b: 0.0, a: 0.0)
         data.withMemoryRebound(to: UInt32.self, capacity: sourceStride / 4 * h) { pixels in
@@ -136,18 +136,81 @@ struct SealImage: Sendable {
         guard sum.a > 0 else { throw TemplateError.missingImage(file: path) }
         // ARGB32 pixels are premultiplied, so the colour sums divided by the alpha sum give the mean ink colour.
         ink = (min(1, sum.r / sum.a), min(1, sum.g / sum.a), min(1, sum.b / sum.a))
-        alpha = plane
+        let factor = max(1, (Self.minimumPixels + w - 1) / w)
+        let (bigWidth, bigHeight, bigStride, coverage) = try Self.bilevel(plane, width: w, height: h, stride: planeStride,
+                                                                          factor: factor)
+        width = bigWidth
+        height = bigHeight
+        let bitStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A1, Int32(bigWidth)))
+        let packed = FixedPixels(stride: bitStride, height: bigHeight)
+        packed.pixels.withMemoryRebound(to: UInt32.self) { words in
+            for y in 0..<bigHeight {
+                for x in 0..<bigWidth where coverage[y * bigStride + x] != 0 {
+                    let bit = UInt32(1) << UInt32(x & 31)
+                    words[y * bitStride / 4 + x / 32] |= (1 as UInt32).littleEndian == 1 ? bit : bit.byteSwapped
+                }
+            }
+        }
+        self.plane = packed
     }
 
+    /// Pixels across the stamp at the least.
+    static let minimumPixels = 320
+
+    /// `plane` enlarged `factor` times with bilinear filtering, then cut at half coverage.
+    private static func bilevel(_ plane: [UInt8], width w: Int, height h: Int, stride: Int,
+                                factor: Int) throws -> (Int, Int, Int, [UInt8]) {
+        let big = (w * factor, h * factor)
+        var source = plane
+        let out = try source.withUnsafeMutableBufferPointer { buffer -> [UInt8] in
+            guard let small = cairo_image_surface_create_for_data(buffer.baseAddress!, CAIRO_FORMAT_A8,
+                                                                   Int32(w), Int32(h), Int32(stride)),
+                  let large = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(big.0), Int32(big.1)),
+                  cairo_surface_status(large) == CAIRO_STATUS_SUCCESS else {
+                throw RenderError.cairo(status: "no seal surface")
+            }
+            defer { cairo_surface_destroy(small); cairo_surface_destroy(large) }
+            let cr = cairo_create(large)!
+            cairo_scale(cr, Double(factor), Double(factor))
+            let pattern = cairo_pattern_create_for_surface(small)
+            cairo_pattern_set_filter(pattern, CAIRO_FILTER_BILINEAR)
+            cairo_pattern_set_extend(pattern, CAIRO_EXTEND_PAD)
+            cairo_set_source(cr, pattern)
+            cairo_paint(cr)
+            cairo_pattern_destroy(pattern)
+            cairo_destroy(cr)
+            cairo_surface_flush(large)
+            let bigStride = Int(cairo_image_surface_get_stride(large))
+            guard let data = cairo_image_surface_get_data(large) else { throw RenderError.cairo(status: "no seal pixels") }
+            return (0..<(bigStride * big.1)).map { data[$0] >= 128 ? 255 : 0 }
+        }
+        let bigStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A8, Int32(big.0)))
+        return (big.0, big.1, bigStride, out)
+    }
+
+    /// A cairo surface of its own for one render (cairo may attach snapshots to a surface it emits, so
+    /// surfaces are not shared between renders), over the shared pixels without copying them.
     func makeSurface() throws -> OpaquePointer {
-        guard let s = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(width), Int32(height)),
-              cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, Int(cairo_image_surface_get_stride(s)) == stride,
-              let data = cairo_image_surface_get_data(s) else {
+        guard let s = cairo_image_surface_create_for_data(plane.pixels.baseAddress!, CAIRO_FORMAT_A1, Int32(width),
+                                                          Int32(height), Int32(plane.stride)),
+              cairo_surface_status(s) == CAIRO_STATUS_SUCCESS else {
             throw RenderError.cairo(status: "no seal surface")
         }
-        cairo_surface_flush(s)
-        alpha.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
-        cairo_surface_mark_dirty(s)
         return s
     }
+}
+
+/// Pixel memory filled once at start-up and read by every render until the renderer goes away.
+final class FixedPixels: @unchecked Sendable {
+    // Safety: written only by SealImage.init before the value is shared; cairo only reads it afterwards.
+    let pixels: UnsafeMutableBufferPointer<UInt8>
+    let stride: Int
+
+    init(stride: Int, height: Int) {
+        self.stride = stride
+        pixels = .allocate(capacity: stride * height)
+        pixels.initialize(repeating: 0)
+    }
+
+    deinit { pixels.deallocate() }
 }

@@ -57,6 +57,8 @@ struct GlyphMap: Sendable {
     }
 
     private let glyphs: [UInt32: Glyph]
+    /// The Basic Multilingual Plane as a flat table (1 MB), so the common lookup is an index, not a hash.
+    private let bmp: [Glyph]
     /// `.notdef`, drawn for a scalar the font lacks (never on a certificate: 外字 are refused before drawing).
     let missing: Glyph
 
@@ -84,13 +86,19 @@ struct GlyphMap: Sendable {
             code = FT_Get_Next_Char(face, code, &index)
         }
         glyphs = map
-        missing = Glyph(index: 0, advance: advance(0))
+        let notdef = Glyph(index: 0, advance: advance(0))
+        missing = notdef
+        var table = [Glyph](repeating: notdef, count: 0x10000)
+        for (code, glyph) in map where code < 0x10000 { table[Int(code)] = glyph }
+        bmp = table
     }
 
     /// Every Unicode scalar the font maps to a glyph (its cmap).
     var coverage: Set<UInt32> { Set(glyphs.keys) }
 
-    subscript(scalar: Unicode.Scalar) -> Glyph { glyphs[scalar.value] ?? missing }
+    subscript(scalar: Unicode.Scalar) -> Glyph {
+        scalar.value < 0x10000 ? bmp[Int(scalar.value)] : glyphs[scalar.value] ?? missing
+    }
 
     /// The advance of `text` in ems.
     func advance(of text: String) -> Double {

@@ -87,8 +87,10 @@ final class PDFCanvas {
 
     /// Draws one line of text with its baseline at `y`. When `maxWidth` is given and the text is wider, the
     /// font shrinks to fit (never below half size); it is never cut.
+    /// `asOneCluster` attaches the whole line to its glyphs at once (PDF /ActualText): every glyph then comes
+    /// from the one CJK subset, so a line mixing kanji and ASCII (the microtext) needs no font switch per word.
     func text(_ s: String, x: Double, y: Double, points: Double, align: Alignment = .left,
-              maxWidth: Double? = nil, letterSpacing: Double = 0) {
+              maxWidth: Double? = nil, letterSpacing: Double = 0, asOneCluster: Bool = false) {
         guard !s.isEmpty else { return }
         setFont(points: points)
         let spacing = letterSpacing > 0 ? letterSpacing * Double(max(0, s.count - 1)) : 0
@@ -103,12 +105,12 @@ final class PDFCanvas {
         case .center: x - w / 2
         case .right: x - w
         }
-        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing))
+        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing), asOneCluster: asOneCluster)
     }
 
     /// Shows `s` from (x, y) as positioned glyphs with one cluster per scalar, so the PDF keeps the text
     /// (ToUnicode) exactly as cairo_show_text would write it. `letterSpacing` mm follows each character.
-    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double) {
+    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double, asOneCluster: Bool) {
         let utf8 = Array(s.utf8)
         var glyphArray = [cairo_glyph_t]()
         var clusters = [cairo_text_cluster_t]()
@@ -124,20 +126,26 @@ final class PDFCanvas {
             }
             cx += letterSpacing
         }
+        if asOneCluster {
+            clusters = [cairo_text_cluster_t(num_bytes: Int32(utf8.count), num_glyphs: Int32(glyphArray.count))]
+        }
         cairo_show_text_glyphs(cr, utf8, Int32(utf8.count), glyphArray, Int32(glyphArray.count),
                                clusters, Int32(clusters.count), cairo_text_cluster_flags_t(rawValue: 0))
     }
 
-    /// Adds the outlines of `s` to the current path, starting at (x, y) (the warning word of the 地紋).
-    func textPath(_ s: String, x: Double, y: Double) {
+    /// Shows the glyphs of `s` once from each of `origins`, in one call with the current source and no text
+    /// clusters (the warning word of the 地紋, filled with a pattern).
+    func glyphsOnly(_ s: String, at origins: [(x: Double, y: Double)]) {
         var glyphArray = [cairo_glyph_t]()
-        var cx = x
-        for scalar in s.unicodeScalars {
-            let g = glyphs[scalar]
-            glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: y))
-            cx += g.advance * fontSizeMM
+        for origin in origins {
+            var cx = origin.x
+            for scalar in s.unicodeScalars {
+                let g = glyphs[scalar]
+                glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: origin.y))
+                cx += g.advance * fontSizeMM
+            }
         }
-        cairo_glyph_path(cr, glyphArray, Int32(glyphArray.count))
+        cairo_show_glyphs(cr, glyphArray, Int32(glyphArray.count))
     }
 
     /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a

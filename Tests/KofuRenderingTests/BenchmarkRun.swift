@@ -13,13 +13,13 @@ struct BenchmarkRun {
         let renderer = try Samples.renderer()
         for kinds in [CertificateKind.allCases] + CertificateKind.allCases.map({ [$0] }) {
             let bench = RenderBenchmark(renderer: renderer, certificates: try kinds.map(Samples.certificate))
-            _ = try bench.run(count: 20)
-            let result = try bench.run(count: count)
+            _ = try bench.run(count: 20, qrLength: 500)
+            let result = try bench.run(count: count, qrLength: 500)
             print("== \(kinds.count == 1 ? kinds[0].rawValue : "all kinds")\n\(result)")
             #expect(result.pages >= count)
         }
         let parallel = try RenderBenchmark(renderer: renderer, certificates: CertificateKind.allCases.map(Samples.certificate))
-            .run(count: count, concurrency: 2)
+            .run(count: count, concurrency: 2, qrLength: 500)
         print("== all kinds, 2 threads\n\(parallel)")
     }
 }

@@ -127,11 +127,14 @@ struct CertificatePDFTests {
     func groundPatternAndSeal() throws {
         let doc = try renderer.render([(try Samples.certificate(.taxPayment), "KOFU")])
         let pdf = String(decoding: doc.pdf, as: UTF8.self)
-        // Fine and coarse dots are two PDF tiling patterns.
+        // Fine and coarse dots are two PDF tiling patterns; the warning word is glyphs filled with the coarse one.
         #expect(pdf.components(separatedBy: "/PatternType 1").count - 1 == 2)
-        // The seal is painted through a soft mask; the QR is a 1-bit stencil (nearest-neighbour scaling).
-        #expect(pdf.contains("/SMask"))
-        #expect(pdf.contains("/ImageMask true"))
+        // The seal (公印) and the QR are each a 1-bit stencil painted in one ink; no soft mask, no RGB image.
+        #expect(pdf.components(separatedBy: "/ImageMask true").count - 1 == 2)
+        #expect(!pdf.contains("/SMask"))
+        #expect(!pdf.contains("/ColorSpace /DeviceRGB"))
+        // The seal is at print resolution: at least 320 pixels across.
+        #expect(pdf.contains("/Width 320"))
         let text = try PDFTools.text(doc.pdf)
         #expect(text.contains("新宿区 納税証明書 KOFU 新宿区 納税証明書 KOFU"))
         // Without a ground section none of it is drawn.
