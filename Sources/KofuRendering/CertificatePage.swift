@@ -206,13 +206,11 @@ struct CertificatePage {
             let unit = try resolve(g.microtext, page: page, of: count) + " "
             canvas.setFont(points: g.microtextSize)
             let unitWidth = canvas.width(of: unit)
-            let span = pageWidthMM - 24
             guard unitWidth > 0 else { return }
-            let line = String(repeating: unit, count: max(1, Int(span / unitWidth)))
+            let units = max(1, Int((pageWidthMM - 24) / unitWidth))
             canvas.setColor(0.35, 0.35, 0.45)
-            canvas.text(line, x: pageWidthMM / 2, y: 12.2, points: g.microtextSize, align: .center, asOneCluster: true)
-            canvas.text(line, x: pageWidthMM / 2, y: pageHeightMM - 11.2, points: g.microtextSize, align: .center,
-                        asOneCluster: true)
+            canvas.repeatedText(unit, count: units, x: pageWidthMM / 2 - unitWidth * Double(units) / 2,
+                                baselines: [12.2, pageHeightMM - 11.2], points: g.microtextSize)
         }
     }
 

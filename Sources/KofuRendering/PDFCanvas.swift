@@ -110,7 +110,8 @@ final class PDFCanvas {
 
     /// Shows `s` from (x, y) as positioned glyphs with one cluster per scalar, so the PDF keeps the text
     /// (ToUnicode) exactly as cairo_show_text would write it. `letterSpacing` mm follows each character.
-    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double, asOneCluster: Bool) {
+    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double, asOneCluster: Bool,
+                      on context: OpaquePointer? = nil) {
         let utf8 = Array(s.utf8)
         var glyphArray = [cairo_glyph_t]()
         var clusters = [cairo_text_cluster_t]()
@@ -129,8 +130,46 @@ final class PDFCanvas {
         if asOneCluster {
             clusters = [cairo_text_cluster_t(num_bytes: Int32(utf8.count), num_glyphs: Int32(glyphArray.count))]
         }
-        cairo_show_text_glyphs(cr, utf8, Int32(utf8.count), glyphArray, Int32(glyphArray.count),
+        cairo_show_text_glyphs(context ?? cr, utf8, Int32(utf8.count), glyphArray, Int32(glyphArray.count),
                                clusters, Int32(clusters.count), cairo_text_cluster_flags_t(rawValue: 0))
+    }
+
+    /// `unit` drawn `count` times side by side from `x` on each baseline in `baselines`, in the current colour:
+    /// the 地紋's microtext lines. The unit is drawn once into a PDF tiling pattern and each line is a rectangle
+    /// filled with it, so a line of a few hundred tiny characters costs the page a handful of operators. Like
+    /// the dot patterns it is part of the ground, not of the certificate's text (a text extractor skips it).
+    func repeatedText(_ unit: String, count: Int, x: Double, baselines: [Double], points: Double) {
+        setFont(points: points)
+        let unitWidth = width(of: unit)
+        guard unitWidth > 0, count > 0 else { return }
+        // BIZ UDMincho: ascent 0.879 em, descent 0.120 em; the cell holds both with a little room.
+        let ascent = fontSizeMM * 0.9, cellHeight = fontSizeMM * 1.05
+        var extents = cairo_rectangle_t(x: 0, y: 0, width: unitWidth, height: cellHeight)
+        guard let tile = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents) else { return }
+        let tcr = cairo_create(tile)!
+        cairo_set_font_face(tcr, font.cairoFace)
+        let options = cairo_font_options_create()
+        cairo_get_font_options(cr, options)
+        cairo_set_font_options(tcr, options)
+        cairo_font_options_destroy(options)
+        cairo_set_font_size(tcr, fontSizeMM)
+        cairo_set_source(tcr, cairo_get_source(cr))
+        show(unit, x: 0, y: ascent, letterSpacing: 0, asOneCluster: false, on: tcr)
+        cairo_destroy(tcr)
+        let pattern = cairo_pattern_create_for_surface(tile)!
+        cairo_surface_destroy(tile)
+        cairo_pattern_set_extend(pattern, CAIRO_EXTEND_REPEAT)
+        cairo_save(cr)
+        for baseline in baselines {
+            var matrix = cairo_matrix_t()
+            cairo_matrix_init_translate(&matrix, -x, -(baseline - ascent))
+            cairo_pattern_set_matrix(pattern, &matrix)
+            cairo_set_source(cr, pattern)
+            cairo_rectangle(cr, x, baseline - ascent, unitWidth * Double(count), cellHeight)
+            cairo_fill(cr)
+        }
+        cairo_restore(cr)
+        cairo_pattern_destroy(pattern)
     }
 
     /// Shows the glyphs of `s` once from each of `origins`, in one call with the current source and no text

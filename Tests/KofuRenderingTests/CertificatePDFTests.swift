@@ -127,29 +127,44 @@ struct CertificatePDFTests {
     func groundPatternAndSeal() throws {
         let doc = try renderer.render([(try Samples.certificate(.taxPayment), "KOFU")])
         let pdf = String(decoding: doc.pdf, as: UTF8.self)
-        // Fine and coarse dots are two PDF tiling patterns; the warning word is glyphs filled with the coarse one.
-        #expect(pdf.components(separatedBy: "/PatternType 1").count - 1 == 2)
+        // Fine and coarse dots are two PDF tiling patterns, the warning word is glyphs filled with the coarse one,
+        // and each microtext line is a strip filled with a pattern holding one unit of its text.
+        #expect(pdf.components(separatedBy: "/PatternType 1").count - 1 == 4)
         // The seal (公印) and the QR are each a 1-bit stencil painted in one ink; no soft mask, no RGB image.
         #expect(pdf.components(separatedBy: "/ImageMask true").count - 1 == 2)
         #expect(!pdf.contains("/SMask"))
         #expect(!pdf.contains("/ColorSpace /DeviceRGB"))
         // The seal is at print resolution: at least 320 pixels across.
         #expect(pdf.contains("/Width 320"))
-        let text = try PDFTools.text(doc.pdf)
-        #expect(text.contains("新宿区 納税証明書 KOFU 新宿区 納税証明書 KOFU"))
-        // Without a ground section none of it is drawn.
-        let dir = try TemporaryDirectory(prefix: "kofu-templates")
-        for kind in CertificateKind.allCases {
-            let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
-            let stripped = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                .filter { !$0.hasPrefix("ground:") && !$0.hasPrefix("  warning:") && !$0.hasPrefix("  microtext:") }
-                .joined(separator: "\n")
-            try dir.write("\(kind.rawValue).yaml", text: stripped)
+        // The microtext is ground, not certificate text: a text extractor does not see it...
+        #expect(!(try PDFTools.text(doc.pdf)).contains("納税証明書 KOFU"))
+        // ...but its grey ink runs along the top and bottom bands (x 20–190 mm), where without it only the
+        // light dots are.
+        func bands(_ pdf: [UInt8]) throws -> (top: Double, bottom: Double) {
+            (try PDFTools.inkedColumns(pdf, xMM: 20...190, yMM: 10.8...12.7),
+             try PDFTools.inkedColumns(pdf, xMM: 20...190, yMM: 284.4...286.3))
         }
-        let plain = try Samples.renderer(templates: dir.path).render([(try Samples.certificate(.taxPayment), "KOFU")])
-        let plainPDF = String(decoding: plain.pdf, as: UTF8.self)
-        #expect(!plainPDF.contains("/PatternType 1"))
-        #expect(!(try PDFTools.text(plain.pdf)).contains("納税証明書 KOFU"))
+        let drawn = try bands(doc.pdf)
+        #expect(drawn.top > 0.25 && drawn.bottom > 0.25, "microtext ink in \(drawn)")
+        // Without the microtext key the bands hold no such ink; without a ground section nothing is drawn.
+        func rendererWithout(_ prefixes: [String]) throws -> CertificateRenderer {
+            let dir = try TemporaryDirectory(prefix: "kofu-templates")
+            for kind in CertificateKind.allCases {
+                let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
+                let stripped = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                    .filter { line in !prefixes.contains { line.hasPrefix($0) } }
+                    .joined(separator: "\n")
+                try dir.write("\(kind.rawValue).yaml", text: stripped)
+            }
+            return try Samples.renderer(templates: dir.path)
+        }
+        let noMicrotext = try rendererWithout(["  microtext:"]).render([(try Samples.certificate(.taxPayment), "KOFU")])
+        let dotsOnly = try bands(noMicrotext.pdf)
+        #expect(dotsOnly.top < 0.02 && dotsOnly.bottom < 0.02, "no microtext ink in \(dotsOnly)")
+        #expect(String(decoding: noMicrotext.pdf, as: UTF8.self).components(separatedBy: "/PatternType 1").count - 1 == 2)
+        let plain = try rendererWithout(["ground:", "  warning:", "  microtext:"])
+            .render([(try Samples.certificate(.taxPayment), "KOFU")])
+        #expect(!String(decoding: plain.pdf, as: UTF8.self).contains("/PatternType 1"))
     }
 }
 

@@ -147,6 +147,35 @@ public enum PDFTools {
         }
     }
 
+    /// The share of pixel columns in a horizontal band of page `page` (mm from the top left, rasterised in
+    /// grey at `dpi` with `pdftoppm -gray`) holding at least one pixel darker than `threshold` (0–255).
+    public static func inkedColumns(_ pdf: [UInt8], page: Int = 1, dpi: Int = 600, xMM: ClosedRange<Double>,
+                                    yMM: ClosedRange<Double>, threshold: UInt8 = 160) throws -> Double {
+        func px(_ mm: Double) -> Int { Int((mm / 25.4 * Double(dpi)).rounded()) }
+        return try withPDF(pdf) { path, dir in
+            let prefix = dir.file("band")
+            _ = try runChecked("pdftoppm", ["-r", String(dpi), "-gray", "-singlefile", "-f", String(page), "-l", String(page),
+                                            "-x", String(px(xMM.lowerBound)), "-y", String(px(yMM.lowerBound)),
+                                            "-W", String(px(xMM.upperBound) - px(xMM.lowerBound)),
+                                            "-H", String(px(yMM.upperBound) - px(yMM.lowerBound)), path, prefix])
+            // Binary PGM: "P5", width, height, maxval, each followed by one whitespace byte, then the pixels.
+            let data = Array(try Data(contentsOf: URL(fileURLWithPath: prefix + ".pgm")))
+            var fields: [Int] = [], i = 2, current = ""
+            while fields.count < 3, i < data.count {
+                let c = data[i]; i += 1
+                if (48...57).contains(c) { current.append(Character(UnicodeScalar(c))) } else if !current.isEmpty {
+                    fields.append(Int(current)!); current = ""
+                }
+            }
+            guard fields.count == 3 else { throw PDFToolError.unexpectedOutput(tool: "pdftoppm", output: "not a PGM") }
+            let (w, h) = (fields[0], fields[1])
+            let pixels = data[i...]
+            guard w > 0, pixels.count >= w * h else { throw PDFToolError.unexpectedOutput(tool: "pdftoppm", output: "short PGM") }
+            let inked = (0..<w).filter { x in (0..<h).contains { y in pixels[pixels.startIndex + y * w + x] < threshold } }
+            return Double(inked.count) / Double(w)
+        }
+    }
+
     /// Rasterises page `page` at `dpi` and decodes every QR code on it with `zbarimg`.
     public static func qrCodes(_ pdf: [UInt8], page: Int = 1, dpi: Int = 300) throws -> [String] {
         let image = try png(pdf, page: page, dpi: dpi)
