@@ -25,6 +25,10 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Prepared `INSERT`s by table name and rows per statement.
     private var inserts: [String: OpaquePointer] = [:]
+    /// Prepared statements of `query` by SQL text, reset after each use (SQLKit binds values, so the texts
+    /// are few; past `maximumCachedStatements` a statement is prepared and finalized per call).
+    private var statements: [String: OpaquePointer] = [:]
+    private static let maximumCachedStatements = 512
     let threadPool: NIOThreadPool
     let logger: Logger
 
@@ -36,7 +40,8 @@ final class SQLiteBulkConnection: @unchecked Sendable {
 
     /// Opens the existing database at `path` with the writer's settings and the import's (a 128 MiB page cache
     /// for the B-tree inserts of millions of rows, temporary data in memory).
-    static func open(path: String, logger: Logger, threadPool: NIOThreadPool = .singleton) async throws -> SQLiteBulkConnection {
+    static func open(path: String, logger: Logger, threadPool: NIOThreadPool = .singleton,
+                     pageCacheKiB: Int = 131_072) async throws -> SQLiteBulkConnection {
         try await threadPool.runIfActive {
             var handle: OpaquePointer?
             let rc = sqlite_nio_sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
@@ -48,7 +53,7 @@ final class SQLiteBulkConnection: @unchecked Sendable {
             }
             do {
                 for pragma in ["PRAGMA busy_timeout=10000", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                               "PRAGMA secure_delete=ON", "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-131072",
+                               "PRAGMA secure_delete=ON", "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-\(pageCacheKiB)",
                                "PRAGMA temp_store=MEMORY"] {
                     try connection.execute(pragma)
                 }
@@ -70,6 +75,8 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     private func closeNow() {
         for statement in inserts.values { sqlite_nio_sqlite3_finalize(statement) }
         inserts.removeAll()
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements.removeAll()
         if let handle { sqlite_nio_sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -88,9 +95,24 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     /// Runs one statement with bound values and returns its rows (blocking; call on the thread pool).
     func query(_ sql: String, _ binds: [SQLiteData]) throws -> [SQLiteBulkRow] {
         var statement: OpaquePointer?
-        let rc = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, 0, &statement, nil)
-        guard rc == SQLITE_OK else { throw error(rc) }
-        defer { sqlite_nio_sqlite3_finalize(statement) }
+        let cached = statements[sql]
+        if let cached {
+            statement = cached
+        } else {
+            let rc = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard rc == SQLITE_OK else { throw error(rc) }
+        }
+        let keep = cached != nil || statements.count < Self.maximumCachedStatements
+        if keep, cached == nil { statements[sql] = statement }
+        defer {
+            if keep {
+                // Reset ends the statement (and its read snapshot); the next call binds afresh.
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_clear_bindings(statement)
+            } else {
+                sqlite_nio_sqlite3_finalize(statement)
+            }
+        }
         for (i, value) in binds.enumerated() {
             let index = Int32(i + 1)
             let rc: Int32
@@ -200,13 +222,20 @@ final class SQLiteBulkConnection: @unchecked Sendable {
 
 /// `SQLDatabase` over `SQLiteBulkConnection`, so the import's other statements (look-ups, deletes,
 /// bookkeeping) are written with SQLKit exactly as on the other backends.
+///
+/// With `inline`, each statement runs on the calling thread instead of hopping to the NIO thread pool: for
+/// callers that already run on a thread of their own (`KofuDatabase` runs its SQLite transactions and reads
+/// with a task executor preference for the connection's own serial queue, never on Swift's cooperative pool).
 struct SQLiteBulkDatabase: SQLDatabase {
     let connection: SQLiteBulkConnection
     let eventLoop: any EventLoop
+    let inline: Bool
 
-    init(_ connection: SQLiteBulkConnection, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
+    init(_ connection: SQLiteBulkConnection, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
+         inline: Bool = false) {
         self.connection = connection
         self.eventLoop = eventLoop
+        self.inline = inline
     }
 
     var logger: Logger { connection.logger }
@@ -224,7 +253,8 @@ struct SQLiteBulkDatabase: SQLDatabase {
         let encoder = SQLiteDataEncoder()
         let binds = try rawBinds.map { try encoder.encode($0) }
         let connection = self.connection
-        let rows = try await connection.threadPool.runIfActive { try connection.query(sql, binds) }
+        let rows = inline ? try connection.query(sql, binds)
+            : try await connection.threadPool.runIfActive { try connection.query(sql, binds) }
         for row in rows { onRow(row) }
     }
 }
