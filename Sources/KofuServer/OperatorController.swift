@@ -73,7 +73,7 @@ struct OperatorController: Sendable {
             issuances_24h_by_status: try await service.ledger.statusCounts(since: since),
             issuances_24h_by_kind: try await service.ledger.kindCounts(since: since),
             refusals_24h_by_reason: try await service.ledger.refusalCounts(since: since),
-            spool_documents: await service.spool.count(),
+            spool_documents: service.spool.count(),
             renders_active: load.active, renders_waiting: load.waiting,
             data_sets: sets, fiscal_years_held: try await service.taxData.heldFiscalYears().map(\.year))
     }

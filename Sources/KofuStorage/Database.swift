@@ -252,9 +252,9 @@ actor ReaderPool {
 /// back to back without a thread hop each. Used by one task at a time (the writer lock or the reader pool).
 final class DirectSQLite: Sendable {
     let connection: SQLiteBulkConnection
-    private let executor: SerialQueueTaskExecutor
+    private let executor: DispatchTaskExecutor
 
-    private init(connection: SQLiteBulkConnection, executor: SerialQueueTaskExecutor) {
+    private init(connection: SQLiteBulkConnection, executor: DispatchTaskExecutor) {
         self.connection = connection
         self.executor = executor
     }
@@ -262,7 +262,7 @@ final class DirectSQLite: Sendable {
     static func open(path: String, label: String, logger: Logger) async throws -> DirectSQLite {
         // An 8 MiB page cache per connection (sqlite's default is 2 MiB).
         let connection = try await SQLiteBulkConnection.open(path: path, logger: logger, pageCacheKiB: 8192)
-        return DirectSQLite(connection: connection, executor: SerialQueueTaskExecutor(label: label))
+        return DirectSQLite(connection: connection, executor: DispatchTaskExecutor(queue: DispatchQueue(label: label)))
     }
 
     func run<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
@@ -273,14 +273,15 @@ final class DirectSQLite: Sendable {
     func close() async { await connection.close() }
 }
 
-/// A task executor that runs jobs one at a time on a serial dispatch queue (a thread outside Swift's
-/// cooperative pool, which has only as many threads as cores).
-final class SerialQueueTaskExecutor: TaskExecutor {
+/// A task executor over a dispatch queue: a serial queue runs its jobs one at a time (a SQLite connection),
+/// a concurrent one side by side (blocking file work). Either way on threads outside Swift's cooperative pool,
+/// which has only as many threads as cores.
+public final class DispatchTaskExecutor: TaskExecutor {
     private let queue: DispatchQueue
 
-    init(label: String) { queue = DispatchQueue(label: label) }
+    public init(queue: DispatchQueue) { self.queue = queue }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         queue.async { job.runSynchronously(on: executor) }

@@ -100,7 +100,7 @@ import Testing
                     #expect(try await load.send("GET", "/kiosk/v1/issuances/\(o.issuanceID!)/document").status == 410)
                     for n in o.numbers { #expect(try await services.issuance.ledger.numberStatus(n)?.status == .void) }
                 }
-                #expect(await services.issuance.spool.count() == 0)
+                #expect(services.issuance.spool.count() == 0)
             }
         }
     }

@@ -59,7 +59,7 @@ import Testing
         let gone = try await client.execute(uri: "/kiosk/v1/issuances/\(id)/document", method: .get)
         #expect(gone.status == .gone)
         #expect(Kiosk.errorCode(gone.body) == "GONE")
-        #expect(await services.issuance.spool.contains(id: id) == false)
+        #expect(services.issuance.spool.contains(id: id) == false)
     }
 
     @Test(arguments: StorageTestSupport.backends)
@@ -234,7 +234,7 @@ import Testing
             let status = try await client.execute(uri: "/kiosk/v1/issuances/\(id)", method: .get)
             #expect(Kiosk.json(status.body)["status"] as? String == "expired")
             for n in numbers { #expect(try await services.issuance.ledger.numberStatus(n)?.status == .void) }
-            #expect(await services.issuance.spool.count() == 0)
+            #expect(services.issuance.spool.count() == 0)
         }
     }
 
