@@ -149,6 +149,12 @@ public final class KofuDatabase: Sendable {
                     try await connection.threadPool.runIfActive { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
                 } catch {
                     await connection.close()
+                    // A failed batch's own error is what the operator needs; the checkpoint is retried by
+                    // SQLite's automatic checkpoints and the next import.
+                    if case .failure = result {
+                        logger.warning("WAL checkpoint after a rejected import failed", metadata: ["error": "\(error)"])
+                        return try result.get()
+                    }
                     throw error
                 }
                 await connection.close()
