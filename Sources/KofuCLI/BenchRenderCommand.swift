@@ -57,8 +57,7 @@ struct BenchRenderCommand: AsyncParsableCommand {
         let qrText: @Sendable (Certificate) throws -> String
         if let qrLength {
             guard (1...600).contains(qrLength) else { throw ValidationError("--qr-length must be 1...600") }
-            let text = String(String(repeating: "KF1:0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./", count: qrLength / 48 + 1)
-                .prefix(qrLength))
+            let text = RenderBenchmark.syntheticQRText(length: qrLength)
             qrText = { _ in text }
         } else {
             qrText = { try signer.seal($0) }

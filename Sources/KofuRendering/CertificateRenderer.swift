@@ -97,8 +97,7 @@ struct TemplateSet: Sendable {
 struct SealImage: Sendable {
     let width: Int
     let height: Int
-    /// The plane in cairo's A1 layout (bits packed in 32-bit words, first pixel in the low bit on a
-    /// little-endian machine), written once here and only read afterwards.
+    /// The plane in cairo's A1 layout (see `bilevel`), written once here and only read afterwards.
     private let plane: FixedPixels
     /// The ink colour, the coverage-weighted mean of the image's colours.
     let ink: (red: Double, green: Double, blue: Double)
@@ -137,32 +136,24 @@ struct SealImage: Sendable {
         // ARGB32 pixels are premultiplied, so the colour sums divided by the alpha sum give the mean ink colour.
         ink = (min(1, sum.r / sum.a), min(1, sum.g / sum.a), min(1, sum.b / sum.a))
         let factor = max(1, (Self.minimumPixels + w - 1) / w)
-        let (bigWidth, bigHeight, bigStride, coverage) = try Self.bilevel(plane, width: w, height: h, stride: planeStride,
-                                                                          factor: factor)
-        width = bigWidth
-        height = bigHeight
-        let bitStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A1, Int32(bigWidth)))
-        let packed = FixedPixels(stride: bitStride, height: bigHeight)
-        packed.pixels.withMemoryRebound(to: UInt32.self) { words in
-            for y in 0..<bigHeight {
-                for x in 0..<bigWidth where coverage[y * bigStride + x] != 0 {
-                    let bit = UInt32(1) << UInt32(x & 31)
-                    words[y * bitStride / 4 + x / 32] |= (1 as UInt32).littleEndian == 1 ? bit : bit.byteSwapped
-                }
-            }
-        }
-        self.plane = packed
+        width = w * factor
+        height = h * factor
+        self.plane = try Self.bilevel(plane, width: w, height: h, stride: planeStride, factor: factor)
     }
 
     /// Pixels across the stamp at the least.
     static let minimumPixels = 320
 
-    /// `plane` enlarged `factor` times with bilinear filtering, then cut at half coverage.
+    /// `plane` enlarged `factor` times with bilinear filtering, then cut at half coverage into cairo's A1 layout:
+    /// bits packed in native-endian 32-bit words, the first pixel in the lowest bit on a little-endian machine
+    /// and in the highest on a big-endian one.
     private static func bilevel(_ plane: [UInt8], width w: Int, height h: Int, stride: Int,
-                                factor: Int) throws -> (Int, Int, Int, [UInt8]) {
+                                factor: Int) throws -> FixedPixels {
         let big = (w * factor, h * factor)
+        let bitStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A1, Int32(big.0)))
+        let packed = FixedPixels(stride: bitStride, height: big.1)
         var source = plane
-        let out = try source.withUnsafeMutableBufferPointer { buffer -> [UInt8] in
+        try source.withUnsafeMutableBufferPointer { buffer in
             guard let small = cairo_image_surface_create_for_data(buffer.baseAddress!, CAIRO_FORMAT_A8,
                                                                    Int32(w), Int32(h), Int32(stride)),
                   let large = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(big.0), Int32(big.1)),
@@ -180,12 +171,18 @@ struct SealImage: Sendable {
             cairo_pattern_destroy(pattern)
             cairo_destroy(cr)
             cairo_surface_flush(large)
-            let bigStride = Int(cairo_image_surface_get_stride(large))
+            let largeStride = Int(cairo_image_surface_get_stride(large))
             guard let data = cairo_image_surface_get_data(large) else { throw RenderError.cairo(status: "no seal pixels") }
-            return (0..<(bigStride * big.1)).map { data[$0] >= 128 ? 255 : 0 }
+            let littleEndian = (1 as UInt32).littleEndian == 1
+            packed.pixels.withMemoryRebound(to: UInt32.self) { words in
+                for y in 0..<big.1 {
+                    for x in 0..<big.0 where data[y * largeStride + x] >= 128 {
+                        words[y * bitStride / 4 + x / 32] |= UInt32(1) << UInt32(littleEndian ? x & 31 : 31 - (x & 31))
+                    }
+                }
+            }
         }
-        let bigStride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_A8, Int32(big.0)))
-        return (big.0, big.1, bigStride, out)
+        return packed
     }
 
     /// A cairo surface of its own for one render (cairo may attach snapshots to a surface it emits, so

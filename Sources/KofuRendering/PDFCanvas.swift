@@ -87,10 +87,8 @@ final class PDFCanvas {
 
     /// Draws one line of text with its baseline at `y`. When `maxWidth` is given and the text is wider, the
     /// font shrinks to fit (never below half size); it is never cut.
-    /// `asOneCluster` attaches the whole line to its glyphs at once (PDF /ActualText): every glyph then comes
-    /// from the one CJK subset, so a line mixing kanji and ASCII (the microtext) needs no font switch per word.
     func text(_ s: String, x: Double, y: Double, points: Double, align: Alignment = .left,
-              maxWidth: Double? = nil, letterSpacing: Double = 0, asOneCluster: Bool = false) {
+              maxWidth: Double? = nil, letterSpacing: Double = 0) {
         guard !s.isEmpty else { return }
         setFont(points: points)
         let spacing = letterSpacing > 0 ? letterSpacing * Double(max(0, s.count - 1)) : 0
@@ -105,13 +103,13 @@ final class PDFCanvas {
         case .center: x - w / 2
         case .right: x - w
         }
-        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing), asOneCluster: asOneCluster)
+        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing))
     }
 
     /// Shows `s` from (x, y) as positioned glyphs with one cluster per scalar, so the PDF keeps the text
     /// (ToUnicode) exactly as cairo_show_text would write it. `letterSpacing` mm follows each character.
-    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double, asOneCluster: Bool,
-                      on context: OpaquePointer? = nil) {
+    /// `context` is the page's unless given (the microtext's pattern tile).
+    private func show(_ s: String, x: Double, y: Double, letterSpacing: Double, on context: OpaquePointer? = nil) {
         let utf8 = Array(s.utf8)
         var glyphArray = [cairo_glyph_t]()
         var clusters = [cairo_text_cluster_t]()
@@ -126,9 +124,6 @@ final class PDFCanvas {
                 cx += g.advance * fontSizeMM
             }
             cx += letterSpacing
-        }
-        if asOneCluster {
-            clusters = [cairo_text_cluster_t(num_bytes: Int32(utf8.count), num_glyphs: Int32(glyphArray.count))]
         }
         cairo_show_text_glyphs(context ?? cr, utf8, Int32(utf8.count), glyphArray, Int32(glyphArray.count),
                                clusters, Int32(clusters.count), cairo_text_cluster_flags_t(rawValue: 0))
@@ -154,7 +149,7 @@ final class PDFCanvas {
         cairo_font_options_destroy(options)
         cairo_set_font_size(tcr, fontSizeMM)
         cairo_set_source(tcr, cairo_get_source(cr))
-        show(unit, x: 0, y: ascent, letterSpacing: 0, asOneCluster: false, on: tcr)
+        show(unit, x: 0, y: ascent, letterSpacing: 0, on: tcr)
         cairo_destroy(tcr)
         let pattern = cairo_pattern_create_for_surface(tile)!
         cairo_surface_destroy(tile)

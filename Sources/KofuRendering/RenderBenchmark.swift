@@ -44,9 +44,13 @@ public struct RenderBenchmark: Sendable {
     /// Renders `count` certificates on `concurrency` threads, each with a synthetic QR text of `qrLength`
     /// alphanumeric characters (600 is the most a seal may have: version 15 at error correction M).
     public func run(count: Int, concurrency: Int = 1, qrLength: Int) throws -> Result {
-        let qr = String(String(repeating: "KOFU0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", count: qrLength / 48 + 1)
-            .prefix(qrLength))
+        let qr = Self.syntheticQRText(length: qrLength)
         return try run(count: count, concurrency: concurrency) { _ in qr }
+    }
+
+    /// `length` characters of QR alphanumeric text (the characters a Base45 seal uses).
+    public static func syntheticQRText(length: Int) -> String {
+        String(String(repeating: "KOFU0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", count: length / 48 + 1).prefix(length))
     }
 
     /// Renders `count` certificates on `concurrency` threads. `qrText` gives each certificate its QR text (its
