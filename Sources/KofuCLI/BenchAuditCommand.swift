@@ -12,13 +12,12 @@ struct BenchAuditCommand: AsyncParsableCommand {
 
     @Option(help: "Entries per run.") var count = 20_000
     @Option(help: "Concurrent callers for the group-commit run.") var concurrency = 64
-    @Option(help: "A postgres:// URL of a server; the bench creates and drops its own kofu_bench_<random> database there (default: a temporary SQLite file).")
-    var postgres: String?
+    @OptionGroup var scratch: ScratchPostgresOption
 
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kofu-bench-audit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try await ScratchPostgres.with(server: postgres) { databaseURL in
+        try await ScratchPostgres.with(server: scratch.postgres) { databaseURL in
             try await bench(databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: dir + "/kofu.sqlite"))
         }
     }

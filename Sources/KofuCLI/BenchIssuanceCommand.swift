@@ -19,8 +19,7 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
     @Option(help: "Issuance cycles per run.") var count = 1_000
     @Option(help: "Concurrent kiosk requests in flight.") var concurrency = 32
     @Option(help: "Rounds; each round runs audit on, then audit off.") var rounds = 2
-    @Option(help: "A postgres:// URL of a server; the bench creates and drops its own kofu_bench_<random> database there (default: SQLite in the scratch directory).")
-    var postgres: String?
+    @OptionGroup var scratch: ScratchPostgresOption
     @Option(help: "Configuration file for templates, fonts and municipality (default: KOFU_CONFIG or config/kofu.yaml).")
     var config: String?
 
@@ -35,7 +34,7 @@ struct BenchIssuanceCommand: AsyncParsableCommand {
         // Every request waits its turn here: this measures throughput, not shedding.
         environment["KOFU_ISSUANCE_MAX_WAITING"] = String(max(concurrency, 32))
         environment["KOFU_ISSUANCE_MAX_QUEUE_WAIT_MS"] = "600000"
-        try await ScratchPostgres.with(server: postgres) { databaseURL in
+        try await ScratchPostgres.with(server: scratch.postgres) { databaseURL in
             if let databaseURL { environment["KOFU_DATABASE_URL"] = databaseURL }
             try await bench(try KofuConfiguration.load(environment: environment, file: config), dir: dir)
         }

@@ -3,6 +3,12 @@ import Foundation
 import KofuStorage
 import SQLKit
 
+/// `--postgres`, the option of the benchmarks that can run on a scratch PostgreSQL database.
+struct ScratchPostgresOption: ParsableArguments {
+    @Option(help: "A postgres:// URL of a server; the bench creates and drops its own kofu_bench_<random> database there (default: SQLite in a temporary directory).")
+    var postgres: String?
+}
+
 /// A throw-away database on a PostgreSQL server, for the benchmarks: `kofu_bench_<random>` is created
 /// before `body` and dropped after it, whether `body` succeeds or throws. Without a server URL, `body`
 /// gets nil and the benchmark uses SQLite.
