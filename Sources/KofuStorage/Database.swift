@@ -40,19 +40,18 @@ public enum DatabaseError: Error, CustomStringConvertible {
 /// (`BEGIN … COMMIT`). Any error thrown from the body rolls the whole transaction back.
 /// Reads that need no transaction use `read`.
 ///
-/// SQLite transactions and reads run on `DirectSQLite` connections: the C API with prepared statements kept
-/// per connection, each connection driven from a serial queue of its own. The body of a transaction runs
-/// with that queue as its task executor, so its statements execute one after another on one thread
-/// instead of each hopping to the NIO thread pool and back (sqlite-nio prepares every statement anew and
-/// hops per statement; a kiosk issuance runs a few dozen statements). sqlite-nio's own connection stays for
-/// `exclusive` (VACUUM and the like).
+/// SQLite connections are `DirectSQLite`: the C API with prepared statements kept per connection, each
+/// connection driven from a serial queue of its own. The body of a transaction runs with that queue as its
+/// task executor, so its statements execute one after another on one thread instead of each hopping to the
+/// NIO thread pool and back (sqlite-nio prepares every statement anew and hops per statement; a kiosk
+/// issuance runs a few dozen statements).
 public final class KofuDatabase: Sendable {
     public let backend: DatabaseBackend
     public let logger: Logger
     private let impl: Impl
 
     private enum Impl: Sendable {
-        case sqlite(writer: SQLiteConnection, direct: DirectSQLite, readers: ReaderPool, lock: AsyncLock, path: String)
+        case sqlite(writer: DirectSQLite, readers: ReaderPool, lock: AsyncLock, path: String)
         case postgres(client: PostgresClient, runTask: Task<Void, Never>)
     }
 
@@ -71,13 +70,7 @@ public final class KofuDatabase: Sendable {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             }
-            let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            // WAL lets readers run beside the writer; secure_delete overwrites deleted content so that
-            // erased personal data cannot be recovered from the file (DOMAIN.md §4).
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA secure_delete=ON",
-                           "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
-                try await writer.sql().raw(SQLQueryString(pragma)).run()
-            }
+            // The writer first: it creates the file and switches it to WAL (see SQLiteBulkConnection.open).
             let direct = try await DirectSQLite.open(path: path, label: "kofu.sqlite.writer", logger: logger)
             var readers: [DirectSQLite] = []
             for i in 0..<4 {
@@ -85,8 +78,7 @@ public final class KofuDatabase: Sendable {
             }
             _ = chmod(path, 0o600)
             return KofuDatabase(backend: .sqlite, logger: logger,
-                                impl: .sqlite(writer: writer, direct: direct, readers: ReaderPool(readers), lock: AsyncLock(),
-                                              path: path))
+                                impl: .sqlite(writer: direct, readers: ReaderPool(readers), lock: AsyncLock(), path: path))
         case .postgres(let url):
             guard let config = try? SQLPostgresConfiguration(url: url) else { throw DatabaseError.invalidPostgresURL(url) }
             var clientConfig = PostgresClient.Configuration(
@@ -105,16 +97,16 @@ public final class KofuDatabase: Sendable {
 
     /// The SQLite file, when the backend is SQLite.
     public var sqlitePath: String? {
-        if case .sqlite(_, _, _, _, let path) = impl { return path }
+        if case .sqlite(_, _, _, let path) = impl { return path }
         return nil
     }
 
     /// Runs `body` in one transaction. Throwing rolls everything back.
     public func transaction<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
-        case .sqlite(_, let direct, _, let lock, _):
+        case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock {
-                try await direct.run { db in try await Self.atomically(db, begin: "BEGIN IMMEDIATE", body) }
+                try await writer.run { db in try await Self.atomically(db, begin: "BEGIN IMMEDIATE", body) }
             }
         case .postgres(let client, _):
             return try await client.withConnection { conn in try await Self.atomically(conn.sql(), begin: "BEGIN", body) }
@@ -132,7 +124,7 @@ public final class KofuDatabase: Sendable {
         _ body: @Sendable (any SQLDatabase, any TaxDataBulkWriter) async throws -> R
     ) async throws -> R {
         switch impl {
-        case .sqlite(_, _, _, let lock, let path):
+        case .sqlite(_, _, let lock, let path):
             let logger = self.logger
             return try await lock.withLock {
                 let connection = try await SQLiteBulkConnection.open(path: path, logger: logger)
@@ -187,7 +179,7 @@ public final class KofuDatabase: Sendable {
     /// Runs `body` with a connection for reading (outside any write transaction).
     public func read<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
-        case .sqlite(_, _, let readers, _, _):
+        case .sqlite(_, let readers, _, _):
             // One task per reader connection at a time: SQLite shares one read snapshot among the
             // statements active on a connection, so sharing it could show a read older than a commit
             // that already returned. Checked out alone, every read sees every finished transaction.
@@ -208,8 +200,8 @@ public final class KofuDatabase: Sendable {
     /// Runs `body` on the writer without a transaction (for statements like VACUUM that cannot run inside one).
     public func exclusive<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
-        case .sqlite(let writer, _, _, let lock, _):
-            return try await lock.withLock { try await body(writer.sql()) }
+        case .sqlite(let writer, _, let lock, _):
+            return try await lock.withLock { try await writer.run(body) }
         case .postgres(let client, _):
             return try await client.withConnection { conn in try await body(conn.sql()) }
         }
@@ -218,10 +210,9 @@ public final class KofuDatabase: Sendable {
     /// Closes every connection.
     public func close() async {
         switch impl {
-        case .sqlite(let writer, let direct, let readers, _, _):
+        case .sqlite(let writer, let readers, _, _):
             for r in await readers.all() { await r.close() }
-            await direct.close()
-            try? await writer.close()
+            await writer.close()
         case .postgres(_, let runTask):
             runTask.cancel()
             _ = await runTask.value

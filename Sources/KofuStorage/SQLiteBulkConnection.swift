@@ -3,10 +3,10 @@ import NIOCore
 import NIOPosix
 import SQLiteKit
 import SQLKit
-// The SQLite library sqlite-nio vendors (its C target). Only this file uses it, for the bulk load.
+// The SQLite library sqlite-nio vendors (its C target). Only this file uses it.
 import VaporCSQLite
 
-/// A statement on the import's own SQLite connection failed.
+/// A statement on a `SQLiteBulkConnection` failed.
 struct SQLiteBulkError: Error, CustomStringConvertible {
     let code: Int32
     let message: String
@@ -14,13 +14,14 @@ struct SQLiteBulkError: Error, CustomStringConvertible {
     var description: String { "SQLite error \(code): \(message)" }
 }
 
-/// A private connection to the SQLite file for the linkage import, on the C API of the SQLite that sqlite-nio
-/// vendors.
+/// A connection to the SQLite file on the C API of the SQLite that sqlite-nio vendors: Kofu's writer and
+/// readers (`DirectSQLite`), and the linkage import's private connection.
 ///
-/// sqlite-nio prepares every statement anew and converts every value through `SQLiteData`; for the millions of
-/// rows of a batch that costs more than SQLite's own work. This connection keeps one prepared `INSERT` per
-/// table and binds values straight from `TaxDataRows`. It exists only while `KofuDatabase.importTransaction`
-/// holds the writer lock, and is used by one call at a time on the NIO thread pool (hence `NOMUTEX`).
+/// sqlite-nio prepares every statement anew and converts every value through `SQLiteData`; for a kiosk
+/// request's few dozen statements, and even more for the millions of rows of a batch, that costs more than
+/// SQLite's own work. This connection keeps the statements of `query` prepared, and for the import one
+/// `INSERT` per table bound straight from `TaxDataRows`. It is used by one caller at a time (the writer lock,
+/// the reader pool, or the import under the writer lock), hence `NOMUTEX`.
 final class SQLiteBulkConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Prepared `INSERT`s by table name and rows per statement.
@@ -38,13 +39,15 @@ final class SQLiteBulkConnection: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Opens the existing database at `path` with the writer's settings and the import's (a 128 MiB page cache
-    /// for the B-tree inserts of millions of rows, temporary data in memory).
+    /// Opens (creating if needed) the database at `path`: WAL, so that readers run beside the writer;
+    /// secure_delete, so that erased personal data cannot be recovered from the file (DOMAIN.md §4); foreign
+    /// keys; temporary data in memory; and a page cache of `pageCacheKiB` (the import's default, 128 MiB, is for
+    /// the B-tree inserts of millions of rows).
     static func open(path: String, logger: Logger, threadPool: NIOThreadPool = .singleton,
                      pageCacheKiB: Int = 131_072) async throws -> SQLiteBulkConnection {
         try await threadPool.runIfActive {
             var handle: OpaquePointer?
-            let rc = sqlite_nio_sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
+            let rc = sqlite_nio_sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
             let connection = SQLiteBulkConnection(handle: handle, threadPool: threadPool, logger: logger)
             guard rc == SQLITE_OK else {
                 let error = connection.error(rc)
