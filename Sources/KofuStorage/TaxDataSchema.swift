@@ -73,6 +73,20 @@ public enum TaxDataSchema {
                     """,
                 ]
             },
+            // Which fiscal years each per-year data set holds, kept by the import (which replaces a data set
+            // whole) and the rollover (which erases old years), so that the held years are a read of a few rows
+            // instead of a scan of every per-year table (213 ms at 20,000 people, seconds at a million).
+            Migration(name: "0101_tax_fiscal_years") { _ in
+                [
+                    """
+                    CREATE TABLE tax_fiscal_years (
+                        data_set TEXT NOT NULL, fiscal_year BIGINT NOT NULL, PRIMARY KEY (data_set, fiscal_year))
+                    """,
+                    "INSERT INTO tax_fiscal_years SELECT DISTINCT 'assessments', fiscal_year FROM tax_assessments",
+                    "INSERT INTO tax_fiscal_years SELECT DISTINCT 'levies', fiscal_year FROM tax_levies",
+                    "INSERT INTO tax_fiscal_years SELECT DISTINCT 'vehicles', fiscal_year FROM tax_vehicles",
+                ]
+            },
         ]
     }
 }

@@ -72,6 +72,41 @@ struct TaxDataRolloverTests {
         }
     }
 
+    @Test("the held years follow each batch that replaces the per-year data, and the migration that keeps them fills them from the data already held",
+          arguments: StorageTestSupport.backends)
+    func heldYearsFollowTheData(_ backend: TestBackend) async throws {
+        try await StorageTestSupport.withDatabase(backend) { t in
+            let store = SQLTaxDataStore(database: t.database)
+            let scan = {
+                try await t.database.read { db in
+                    try await db.raw("""
+                        SELECT fiscal_year FROM tax_assessments UNION SELECT fiscal_year FROM tax_levies
+                        UNION SELECT fiscal_year FROM tax_vehicles ORDER BY fiscal_year DESC
+                        """).all().map { try $0.decode(column: "fiscal_year", as: Int.self) }
+                }
+            }
+            for (n, years) in [(1, 6), (2, 3)] {
+                let dir = try StorageTestSupport.makeTemporaryDirectory(prefix: "kofu-sample")
+                defer { LinkageBatchFixture.remove(dir) }
+                var generator = SampleBatchGenerator(people: 30, seed: 11, today: fixtureToday)
+                generator.fiscalYears = years
+                generator.batchID = "20261101-0\(n)"
+                try generator.write(to: dir)
+                _ = try await importer(t.database, years: 6).importBatch(at: dir)
+                let held = try await store.heldFiscalYears().map(\.year)
+                #expect(held == Array((2026 - years + 1...2026).reversed()))
+                #expect(held == (try await scan()))
+            }
+            // A database from before the table: the migration fills it from the per-year tables.
+            try await t.database.transaction { db in
+                try await db.raw("DROP TABLE tax_fiscal_years").run()
+                try await db.raw("DELETE FROM kofu_migrations WHERE name = '0101_tax_fiscal_years'").run()
+            }
+            #expect(try await Migrator.all.run(on: t.database) == ["0101_tax_fiscal_years"])
+            #expect(try await store.heldFiscalYears().map(\.year) == [2026, 2025, 2024])
+        }
+    }
+
     @Test("rows older than the retention window are skipped at import and counted")
     func skippedAtImport() async throws {
         try await StorageTestSupport.withDatabase(.sqlite) { t in

@@ -174,6 +174,7 @@ public struct LinkageImporter: Sendable {
             }
         }
         var results: [ImportReport.FileResult] = []
+        var heldYears: [String: Set<Int>] = [:]
         for entry in manifest.files {
             guard let spec = LinkageFileSpec.all[entry.name] else { continue }
             try await db.raw("DELETE FROM \(unsafeRaw: spec.table)").run()
@@ -186,6 +187,7 @@ public struct LinkageImporter: Sendable {
                 "file": "\(entry.name)", "rows": "\(file.stored)",
                 "seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)"])
             results.append(.init(file: entry.name, rows: file.stored, skippedRows: file.skipped))
+            if spec.fiscalYear != nil { heldYears[spec.dataSet] = file.years }
         }
         if listed.contains("residents.csv") {
             // Data sets not in this batch must not be left pointing at addressees the new residents.csv dropped.
@@ -209,6 +211,14 @@ public struct LinkageImporter: Sendable {
             VALUES (\(bind: manifest.batchID), \(bind: manifest.municipalityCode), \(bind: extracted), \(bind: loaded),
                     \(bind: manifest.files.map(\.name).joined(separator: ",")))
             """).run()
+        // The held years of each replaced data set, so that asking which years are held reads a few rows
+        // instead of scanning every per-year table (TaxDataSchema, `tax_fiscal_years`).
+        for (dataSet, years) in heldYears.sorted(by: { $0.key < $1.key }) {
+            try await db.raw("DELETE FROM tax_fiscal_years WHERE data_set = \(bind: dataSet)").run()
+            for year in years.sorted() {
+                try await db.raw("INSERT INTO tax_fiscal_years (data_set, fiscal_year) VALUES (\(bind: dataSet), \(bind: year))").run()
+            }
+        }
         for result in results {
             let dataSet = LinkageFileSpec.all[result.file]!.dataSet
             try await db.raw("DELETE FROM tax_freshness WHERE data_set = \(bind: dataSet)").run()
@@ -251,6 +261,8 @@ final class LinkageFileImport {
     let log: ProblemLog
     private(set) var stored = 0
     private(set) var skipped = 0
+    /// The fiscal years the stored rows belong to (empty for files without a fiscal-year column).
+    private(set) var years: Set<Int> = []
     private let table: TaxDataTable
     private var inFlight: Task<TaxDataRows, any Error>?
     /// The buffer of the last finished insert, reused for the next block's rows.
@@ -317,6 +329,7 @@ final class LinkageFileImport {
         }
         try await flush(&checker, db: db, writer: writer)
         skipped = checker.skipped
+        years = checker.years
         if checker.dataRows != entry.rows {
             try log.add(.init(file: name, line: parser.line, column: parser.column,
                               message: "manifest.json lists \(entry.rows) rows, the file has \(checker.dataRows) (truncated file?)"))
@@ -391,6 +404,9 @@ struct LinkageRowChecker {
     private(set) var dataRows = 0
     private(set) var skipped = 0
     private(set) var headerFailed = false
+    /// The fiscal years of the rows kept (files with a fiscal-year column), for `tax_fiscal_years`.
+    private(set) var years: Set<Int> = []
+    private var lastYear = TaxDataRows.null
     /// CSV field index of each spec column, once the header is read.
     private var fieldIndex: [Int] = []
     private(set) var sawHeader = false
@@ -469,6 +485,10 @@ struct LinkageRowChecker {
                         if !bad { skipped += 1 }
                         rows.rollBack(to: mark)
                         return
+                    }
+                    if year != lastYear, year != TaxDataRows.null {
+                        years.insert(year)
+                        lastYear = year
                     }
                 }
                 if let ref = spec.addresseeReference {
