@@ -159,15 +159,14 @@ public struct IssuanceService: Sendable {
             try Task.checkCancellation()
             try await spool.store(id: issuanceID, pdf: rendered.pdf)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
-            guard try await ledger.markReady(id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf),
-                                             expiresAt: expires, at: clock.now(),
-                                             also: audit.within(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
-                                                                numbers.map(\.value).joined(separator: ","))) else {
+            guard var record = try await ledger.markReady(
+                id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf), expiresAt: expires,
+                at: clock.now(), also: audit.within(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
+                                                    numbers.map(\.value).joined(separator: ","))) else {
                 await spool.wipe(id: issuanceID)
                 throw KioskError.internalFailure
             }
             Metrics.issued(kind)
-            guard var record = try await ledger.get(id: issuanceID) else { throw LedgerError.notFound(issuanceID) }
             record.numbers = numbers
             return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
         } catch {
@@ -241,31 +240,17 @@ public struct IssuanceService: Sendable {
     // MARK: - eligibility data
 
     private func gatherContext(_ request: CertificateRequest, today: LocalDate, now: Date) async throws -> EligibilityContext {
-        let card = try await taxData.card(serial: request.cardSerial)
-        var person: Person?
-        if let card { person = try await taxData.person(card.addresseeID) }
-        let id = person?.addresseeID
-        var restrictions: [Restriction] = []
-        if let id { restrictions = try await taxData.restrictions(for: id) }
+        let holder = try await taxData.holder(cardSerial: request.cardSerial, kind: request.kind, year: request.fiscalYear)
         let held = try await loadedData.years()
-        var assessment: Assessment?
-        var levies: [Levy] = []
-        var vehicles: [Vehicle] = []
-        if let id {
-            switch request.kind {
-            case .incomeTaxation, .nonTaxation: assessment = try await taxData.assessment(for: id, year: request.fiscalYear)
-            case .taxPayment: levies = try await taxData.levies(for: id, year: request.fiscalYear)
-            case .vehicleInspection: vehicles = try await taxData.vehicles(for: id, year: request.fiscalYear)
-            }
-        }
         var ages: [String: Double] = [:]
         for f in try await loadedData.freshness() {
             ages[f.dataSet] = now.timeIntervalSince(f.extractedAt) / 3600
         }
         let renderer = self.renderer
-        return EligibilityContext(request: request, today: today, policy: settings.policy, card: card, person: person,
-                                  restrictions: restrictions, heldFiscalYears: held, assessment: assessment, levies: levies,
-                                  vehicles: vehicles, dataAgeHours: ages,
+        return EligibilityContext(request: request, today: today, policy: settings.policy, card: holder.card,
+                                  person: holder.person, restrictions: holder.restrictions, heldFiscalYears: held,
+                                  assessment: holder.assessment, levies: holder.levies, vehicles: holder.vehicles,
+                                  dataAgeHours: ages,
                                   unprintable: { renderer.unprintableCharacters(in: $0) })
     }
 
@@ -312,14 +297,22 @@ public struct IssuanceService: Sendable {
         case .delivered: return record
         case .ready:
             await spool.wipe(id: id)
-            try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now(),
-                                    also: audit.within(.kioskCenter, .kioskDelivered, .issuance(id), .success))
+            guard let updated = try await ledger.finish(id: id, as: .delivered, detail: nil, at: clock.now(),
+                                                        also: audit.within(.kioskCenter, .kioskDelivered, .issuance(id), .success)) else {
+                // Another request settled it meanwhile (a twin `delivered`, or the delivery time ran out).
+                return try await settled(id)
+            }
             Metrics.delivered.increment()
-            guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
             return updated
         default:
             throw KioskError.gone
         }
+    }
+
+    /// The record of an issuance another request has just finished.
+    private func settled(_ id: String) async throws -> IssuanceRecord {
+        guard let record = try await ledger.get(id: id) else { throw KioskError.notFound }
+        return record
     }
 
     /// Cancel reasons the contract allows.
@@ -332,10 +325,11 @@ public struct IssuanceService: Sendable {
         case .cancelled: return record
         case .ready, .rendering:
             await spool.wipe(id: id)
-            try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now(),
-                                    also: audit.within(.kioskCenter, .kioskCancel, .issuance(id), .success, reason))
+            guard let updated = try await ledger.finish(id: id, as: .cancelled, detail: reason, at: clock.now(),
+                                                        also: audit.within(.kioskCenter, .kioskCancel, .issuance(id), .success, reason)) else {
+                return try await settled(id)
+            }
             Metrics.cancelled.increment()
-            guard let updated = try await ledger.get(id: id) else { throw KioskError.notFound }
             return updated
         default:
             throw KioskError.gone

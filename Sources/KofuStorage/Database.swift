@@ -197,6 +197,17 @@ public final class KofuDatabase: Sendable {
         }
     }
 
+    /// Runs `body`'s reads in one read-only transaction: every statement sees the same snapshot, so a commit in
+    /// between (an import, another request's transition) cannot show half of itself. On SQLite it is also cheaper
+    /// than separate reads: a connection re-validates its page cache once per transaction, not per statement.
+    public func snapshot<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch backend {
+        case .sqlite: try await read { db in try await Self.atomically(db, begin: "BEGIN", body) }
+        case .postgres:
+            try await read { db in try await Self.atomically(db, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
+        }
+    }
+
     /// Runs `body` on the writer without a transaction (for statements like VACUUM that cannot run inside one).
     public func exclusive<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {

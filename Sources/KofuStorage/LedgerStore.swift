@@ -103,16 +103,15 @@ public struct LedgerStore: Sendable {
     /// Creates a refused entry. Returns the stored record, or the existing one if the request id is taken.
     public func recordRefusal(_ new: NewIssuance, refusal: Refusal, at now: Date, also: AlsoWrite? = nil) async throws -> IssuanceRecord {
         do {
-            try await database.transaction { db in
+            return try await database.transaction { db in
                 try await insert(new, status: .refused, refusal: refusal, at: now, on: db)
                 try await event(new.id, .refused, detail: refusal.internalReason, at: now, on: db)
                 try await also?(db)
+                return try await record(id: new.id, on: db)
             }
         } catch let error where isUniqueViolation(error) {
             throw LedgerError.duplicateRequestID(new.requestID)
         }
-        guard let record = try await get(id: new.id) else { throw LedgerError.notFound(new.id) }
-        return record
     }
 
     /// Creates an entry in `rendering` and allocates one certificate number per copy, atomically.
@@ -144,29 +143,30 @@ public struct LedgerStore: Sendable {
         }
     }
 
-    /// `rendering` → `ready`, with the document's digest and when it expires. False if no longer rendering.
+    /// `rendering` → `ready`, with the document's digest and when it expires. Returns the record as it now
+    /// stands (read in the same transaction), or nil if the issuance was no longer rendering.
     @discardableResult
     public func markReady(id: String, pages: Int, documentDigest: String, expiresAt: Date, at now: Date,
-                          also: AlsoWrite? = nil) async throws -> Bool {
+                          also: AlsoWrite? = nil) async throws -> IssuanceRecord? {
         try await database.transaction { db in
-            let rows = try await db.raw("""
+            guard let row = try await db.raw("""
                 UPDATE issuances SET status = 'ready', pages = \(bind: pages), document_digest = \(bind: documentDigest),
                     expires_at = \(bind: Self.millis(expiresAt)), updated_at = \(bind: Self.millis(now))
-                WHERE id = \(bind: id) AND status = 'rendering' RETURNING id
-                """).all()
-            guard !rows.isEmpty else { return false }
+                WHERE id = \(bind: id) AND status = 'rendering' RETURNING *
+                """).first() else { return nil }
             try await event(id, .ready, detail: nil, at: now, on: db)
             try await also?(db)
-            return true
+            return try await record(row, on: db)
         }
     }
 
     /// Moves an unfinished issuance to a final state. For anything but `delivered` its numbers become void.
-    /// Returns the status the issuance had before, or nil when it was already final (the call is then a no-op).
-    /// `also` runs in the same transaction, only when the state changed.
+    /// Returns the record as it now stands (read in the same transaction), or nil when the issuance was already
+    /// final, or not ready for `delivered` (the call is then a no-op). `also` runs in the same transaction, only
+    /// when the state changed.
     @discardableResult
     public func finish(id: String, as status: IssuanceStatus, detail: String?, at now: Date,
-                       also: AlsoWrite? = nil) async throws -> IssuanceStatus? {
+                       also: AlsoWrite? = nil) async throws -> IssuanceRecord? {
         precondition(status.isFinal && status != .refused)
         return try await database.transaction { db in
             guard let row = try await db.raw("SELECT status FROM issuances WHERE id = \(bind: id)").first() else {
@@ -187,7 +187,7 @@ public struct LedgerStore: Sendable {
             }
             try await event(id, status, detail: detail, at: now, on: db)
             try await also?(db)
-            return before
+            return try await record(id: id, on: db)
         }
     }
 
@@ -210,14 +210,14 @@ public struct LedgerStore: Sendable {
     }
 
     public func get(id: String) async throws -> IssuanceRecord? {
-        try await database.read { db in
+        try await database.snapshot { db in
             guard let row = try await db.raw("SELECT * FROM issuances WHERE id = \(bind: id)").first() else { return nil }
             return try await record(row, on: db)
         }
     }
 
     public func get(requestID: String) async throws -> IssuanceRecord? {
-        try await database.read { db in
+        try await database.snapshot { db in
             guard let row = try await db.raw("SELECT * FROM issuances WHERE request_id = \(bind: requestID)").first() else { return nil }
             return try await record(row, on: db)
         }
@@ -294,6 +294,14 @@ public struct LedgerStore: Sendable {
             INSERT INTO issuance_events (issuance_id, at, status, detail)
             VALUES (\(bind: id), \(bind: Self.millis(now)), \(bind: status.rawValue), \(bind: detail))
             """).run()
+    }
+
+    /// The record of `id` inside a transaction that has just written it.
+    private func record(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord {
+        guard let row = try await db.raw("SELECT * FROM issuances WHERE id = \(bind: id)").first() else {
+            throw LedgerError.notFound(id)
+        }
+        return try await record(row, on: db)
     }
 
     private func record(_ row: any SQLRow, on db: any SQLDatabase) async throws -> IssuanceRecord {

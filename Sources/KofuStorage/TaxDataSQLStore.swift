@@ -22,116 +22,144 @@ public struct SQLTaxDataStore: TaxDataStore {
         self.database = database
     }
 
+    public func holder(cardSerial: String, kind: CertificateKind, year: FiscalYear) async throws -> HolderData {
+        try await database.snapshot { db in
+            var holder = HolderData()
+            holder.card = try await Self.card(serial: cardSerial, on: db)
+            guard let card = holder.card, let person = try await Self.person(card.addresseeID, on: db) else { return holder }
+            holder.person = person
+            holder.restrictions = try await Self.restrictions(for: person.addresseeID, on: db)
+            switch kind {
+            case .incomeTaxation, .nonTaxation: holder.assessment = try await Self.assessment(for: person.addresseeID, year: year, on: db)
+            case .taxPayment: holder.levies = try await Self.levies(for: person.addresseeID, year: year, on: db)
+            case .vehicleInspection: holder.vehicles = try await Self.vehicles(for: person.addresseeID, year: year, on: db)
+            }
+            return holder
+        }
+    }
+
     public func card(serial: String) async throws -> Card? {
+        try await database.read { db in try await Self.card(serial: serial, on: db) }
+    }
+
+    static func card(serial: String, on db: any SQLDatabase) async throws -> Card? {
         // Serials are hex; the linkage may send either case, we store lower case.
         let key = serial.lowercased()
-        return try await database.read { db in
-            guard let row = try await db.raw("""
-                SELECT card_serial, addressee_id, valid_until, revoked FROM tax_cards WHERE card_serial = \(bind: key)
-                """).first() else { return nil }
-            return Card(cardSerial: try row.decode(column: "card_serial", as: String.self),
-                        addresseeID: try Self.addressee(row, "tax_cards"),
-                        validUntil: try Self.date(row, "valid_until", "tax_cards"),
-                        revoked: try row.decode(column: "revoked", as: Int.self) != 0)
-        }
+        guard let row = try await db.raw("""
+            SELECT card_serial, addressee_id, valid_until, revoked FROM tax_cards WHERE card_serial = \(bind: key)
+            """).first() else { return nil }
+        return Card(cardSerial: try row.decode(column: "card_serial", as: String.self),
+                    addresseeID: try Self.addressee(row, "tax_cards"),
+                    validUntil: try Self.date(row, "valid_until", "tax_cards"),
+                    revoked: try row.decode(column: "revoked", as: Int.self) != 0)
     }
 
     public func person(_ id: AddresseeID) async throws -> Person? {
-        try await database.read { db in
-            guard let row = try await db.raw("""
-                SELECT addressee_id, name, name_kana, birth_date, sex, postal_code, address, address_extra, status,
-                       status_date FROM tax_residents WHERE addressee_id = \(bind: id.value)
-                """).first() else { return nil }
-            guard let status = ResidentStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
-                throw TaxDataStoreError.corruptValue(table: "tax_residents", column: "status")
-            }
-            return Person(addresseeID: id,
-                          name: try row.decode(column: "name", as: String.self),
-                          nameKana: try row.decode(column: "name_kana", as: String.self),
-                          birthDate: try Self.date(row, "birth_date", "tax_residents"),
-                          sex: try row.decode(column: "sex", as: Int.self),
-                          postalCode: try row.decode(column: "postal_code", as: String.self),
-                          address: try row.decode(column: "address", as: String.self),
-                          addressExtra: try row.decode(column: "address_extra", as: String.self),
-                          status: status,
-                          statusDate: try Self.date(row, "status_date", "tax_residents"))
+        try await database.read { db in try await Self.person(id, on: db) }
+    }
+
+    static func person(_ id: AddresseeID, on db: any SQLDatabase) async throws -> Person? {
+        guard let row = try await db.raw("""
+            SELECT addressee_id, name, name_kana, birth_date, sex, postal_code, address, address_extra, status,
+                   status_date FROM tax_residents WHERE addressee_id = \(bind: id.value)
+            """).first() else { return nil }
+        guard let status = ResidentStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
+            throw TaxDataStoreError.corruptValue(table: "tax_residents", column: "status")
         }
+        return Person(addresseeID: id,
+                      name: try row.decode(column: "name", as: String.self),
+                      nameKana: try row.decode(column: "name_kana", as: String.self),
+                      birthDate: try Self.date(row, "birth_date", "tax_residents"),
+                      sex: try row.decode(column: "sex", as: Int.self),
+                      postalCode: try row.decode(column: "postal_code", as: String.self),
+                      address: try row.decode(column: "address", as: String.self),
+                      addressExtra: try row.decode(column: "address_extra", as: String.self),
+                      status: status,
+                      statusDate: try Self.date(row, "status_date", "tax_residents"))
     }
 
     public func restrictions(for id: AddresseeID) async throws -> [Restriction] {
-        try await database.read { db in
-            try await db.raw("""
-                SELECT kind, valid_from, valid_to FROM tax_restrictions WHERE addressee_id = \(bind: id.value)
-                """).all().sorted(by: Self.ordered("valid_from", "kind")).map { row in
-                guard let kind = Restriction.Kind(rawValue: try row.decode(column: "kind", as: String.self)) else {
-                    throw TaxDataStoreError.corruptValue(table: "tax_restrictions", column: "kind")
-                }
-                return Restriction(addresseeID: id, kind: kind,
-                                   validFrom: try Self.date(row, "valid_from", "tax_restrictions"),
-                                   validTo: try Self.optionalDate(row, "valid_to", "tax_restrictions"))
+        try await database.read { db in try await Self.restrictions(for: id, on: db) }
+    }
+
+    static func restrictions(for id: AddresseeID, on db: any SQLDatabase) async throws -> [Restriction] {
+        return try await db.raw("""
+            SELECT kind, valid_from, valid_to FROM tax_restrictions WHERE addressee_id = \(bind: id.value)
+            """).all().sorted(by: Self.ordered("valid_from", "kind")).map { row in
+            guard let kind = Restriction.Kind(rawValue: try row.decode(column: "kind", as: String.self)) else {
+                throw TaxDataStoreError.corruptValue(table: "tax_restrictions", column: "kind")
             }
+            return Restriction(addresseeID: id, kind: kind,
+                               validFrom: try Self.date(row, "valid_from", "tax_restrictions"),
+                               validTo: try Self.optionalDate(row, "valid_to", "tax_restrictions"))
         }
     }
 
     public func assessment(for id: AddresseeID, year: FiscalYear) async throws -> Assessment? {
-        try await database.read { db in
-            guard let row = try await db.raw("""
-                SELECT * FROM tax_assessments WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
-                """).first() else { return nil }
-            guard let status = Assessment.Status(rawValue: try row.decode(column: "status", as: String.self)) else {
-                throw TaxDataStoreError.corruptValue(table: "tax_assessments", column: "status")
-            }
-            func int(_ c: String) throws -> Int { try row.decode(column: c, as: Int.self) }
-            return Assessment(fiscalYear: year, addresseeID: id, status: status,
-                              salaryIncome: try int("salary_income"), salaryNet: try int("salary_net"),
-                              pensionIncome: try int("pension_income"), pensionNet: try int("pension_net"),
-                              businessNet: try int("business_net"), otherNet: try int("other_net"),
-                              totalIncome: try int("total_income"), deductionsTotal: try int("deductions_total"),
-                              dependents: try int("dependents"), taxableBase: try int("taxable_base"),
-                              cityIncomeLevy: try int("city_income_levy"), cityPerCapita: try int("city_per_capita"),
-                              prefIncomeLevy: try int("pref_income_levy"), prefPerCapita: try int("pref_per_capita"))
+        try await database.read { db in try await Self.assessment(for: id, year: year, on: db) }
+    }
+
+    static func assessment(for id: AddresseeID, year: FiscalYear, on db: any SQLDatabase) async throws -> Assessment? {
+        guard let row = try await db.raw("""
+            SELECT * FROM tax_assessments WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
+            """).first() else { return nil }
+        guard let status = Assessment.Status(rawValue: try row.decode(column: "status", as: String.self)) else {
+            throw TaxDataStoreError.corruptValue(table: "tax_assessments", column: "status")
         }
+        func int(_ c: String) throws -> Int { try row.decode(column: c, as: Int.self) }
+        return Assessment(fiscalYear: year, addresseeID: id, status: status,
+                          salaryIncome: try int("salary_income"), salaryNet: try int("salary_net"),
+                          pensionIncome: try int("pension_income"), pensionNet: try int("pension_net"),
+                          businessNet: try int("business_net"), otherNet: try int("other_net"),
+                          totalIncome: try int("total_income"), deductionsTotal: try int("deductions_total"),
+                          dependents: try int("dependents"), taxableBase: try int("taxable_base"),
+                          cityIncomeLevy: try int("city_income_levy"), cityPerCapita: try int("city_per_capita"),
+                          prefIncomeLevy: try int("pref_income_levy"), prefPerCapita: try int("pref_per_capita"))
     }
 
     public func levies(for id: AddresseeID, year: FiscalYear) async throws -> [Levy] {
-        try await database.read { db in
-            try await db.raw("""
-                SELECT tax_item, notice_no, installment, assessed, paid, due_date, paid_date, payment_status
-                FROM tax_levies WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
-                ORDER BY tax_item, notice_no, installment
-                """).all().map { row in
-                guard let item = TaxItem(rawValue: try row.decode(column: "tax_item", as: String.self)) else {
-                    throw TaxDataStoreError.corruptValue(table: "tax_levies", column: "tax_item")
-                }
-                return Levy(fiscalYear: year, addresseeID: id, taxItem: item,
-                            noticeNo: try row.decode(column: "notice_no", as: String.self),
-                            installment: try row.decode(column: "installment", as: Int.self),
-                            assessed: try row.decode(column: "assessed", as: Int.self),
-                            paid: try row.decode(column: "paid", as: Int.self),
-                            dueDate: try Self.date(row, "due_date", "tax_levies"),
-                            paidDate: try Self.optionalDate(row, "paid_date", "tax_levies"),
-                            paymentStatus: try Self.paymentStatus(row, "tax_levies"))
+        try await database.read { db in try await Self.levies(for: id, year: year, on: db) }
+    }
+
+    static func levies(for id: AddresseeID, year: FiscalYear, on db: any SQLDatabase) async throws -> [Levy] {
+        return try await db.raw("""
+            SELECT tax_item, notice_no, installment, assessed, paid, due_date, paid_date, payment_status
+            FROM tax_levies WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
+            ORDER BY tax_item, notice_no, installment
+            """).all().map { row in
+            guard let item = TaxItem(rawValue: try row.decode(column: "tax_item", as: String.self)) else {
+                throw TaxDataStoreError.corruptValue(table: "tax_levies", column: "tax_item")
             }
+            return Levy(fiscalYear: year, addresseeID: id, taxItem: item,
+                        noticeNo: try row.decode(column: "notice_no", as: String.self),
+                        installment: try row.decode(column: "installment", as: Int.self),
+                        assessed: try row.decode(column: "assessed", as: Int.self),
+                        paid: try row.decode(column: "paid", as: Int.self),
+                        dueDate: try Self.date(row, "due_date", "tax_levies"),
+                        paidDate: try Self.optionalDate(row, "paid_date", "tax_levies"),
+                        paymentStatus: try Self.paymentStatus(row, "tax_levies"))
         }
     }
 
     public func vehicles(for id: AddresseeID, year: FiscalYear) async throws -> [Vehicle] {
-        try await database.read { db in
-            try await db.raw("""
-                SELECT vehicle_id, vehicle_class, plate, chassis_no, assessed, paid, paid_date, payment_status, exempt
-                FROM tax_vehicles WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
-                """).all().sorted(by: Self.ordered("vehicle_id")).map { row in
-                Vehicle(vehicleID: try row.decode(column: "vehicle_id", as: String.self), fiscalYear: year,
-                        addresseeID: id,
-                        vehicleClass: try row.decode(column: "vehicle_class", as: String.self),
-                        plate: try row.decode(column: "plate", as: String.self),
-                        chassisNo: try row.decode(column: "chassis_no", as: String.self),
-                        assessed: try row.decode(column: "assessed", as: Int.self),
-                        paid: try row.decode(column: "paid", as: Int.self),
-                        paidDate: try Self.optionalDate(row, "paid_date", "tax_vehicles"),
-                        paymentStatus: try Self.paymentStatus(row, "tax_vehicles"),
-                        exempt: try row.decode(column: "exempt", as: Int.self) != 0)
-            }
+        try await database.read { db in try await Self.vehicles(for: id, year: year, on: db) }
+    }
+
+    static func vehicles(for id: AddresseeID, year: FiscalYear, on db: any SQLDatabase) async throws -> [Vehicle] {
+        return try await db.raw("""
+            SELECT vehicle_id, vehicle_class, plate, chassis_no, assessed, paid, paid_date, payment_status, exempt
+            FROM tax_vehicles WHERE addressee_id = \(bind: id.value) AND fiscal_year = \(bind: year.year)
+            """).all().sorted(by: Self.ordered("vehicle_id")).map { row in
+            Vehicle(vehicleID: try row.decode(column: "vehicle_id", as: String.self), fiscalYear: year,
+                    addresseeID: id,
+                    vehicleClass: try row.decode(column: "vehicle_class", as: String.self),
+                    plate: try row.decode(column: "plate", as: String.self),
+                    chassisNo: try row.decode(column: "chassis_no", as: String.self),
+                    assessed: try row.decode(column: "assessed", as: Int.self),
+                    paid: try row.decode(column: "paid", as: Int.self),
+                    paidDate: try Self.optionalDate(row, "paid_date", "tax_vehicles"),
+                    paymentStatus: try Self.paymentStatus(row, "tax_vehicles"),
+                    exempt: try row.decode(column: "exempt", as: Int.self) != 0)
         }
     }
 

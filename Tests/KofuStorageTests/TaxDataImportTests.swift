@@ -107,6 +107,23 @@ struct TaxDataImportTests {
                 #expect(f.extractedAt == ISO8601DateFormatter().date(from: "2026-11-21T17:00:00Z"))
             }
             #expect(freshness.first { $0.dataSet == "levies" }?.rows == 4)
+
+            // What one request reads, in one snapshot: the same rows as the single reads, only of the kind asked for.
+            let taroID = id("000000000101")
+            let forPayment = try await store.holder(cardSerial: "00AB12CD34EF", kind: .taxPayment, year: FiscalYear(2026))
+            #expect(forPayment.card == (try await store.card(serial: "00ab12cd34ef")))
+            #expect(forPayment.person == taro)
+            #expect(forPayment.restrictions == (try await store.restrictions(for: taroID)))
+            #expect(forPayment.levies == levies)
+            #expect(forPayment.assessment == nil && forPayment.vehicles.isEmpty)
+            let forIncome = try await store.holder(cardSerial: "00ab12cd34ef", kind: .incomeTaxation, year: FiscalYear(2026))
+            #expect(forIncome.assessment == (try await store.assessment(for: taroID, year: FiscalYear(2026))))
+            #expect(forIncome.assessment != nil && forIncome.levies.isEmpty && forIncome.vehicles.isEmpty)
+            let forVehicle = try await store.holder(cardSerial: "00ab12cd34ef", kind: .vehicleInspection, year: FiscalYear(2026))
+            #expect(forVehicle.vehicles == (try await store.vehicles(for: taroID, year: FiscalYear(2026))))
+            #expect(forVehicle.vehicles.count == 1 && forVehicle.assessment == nil && forVehicle.levies.isEmpty)
+            let unknown = try await store.holder(cardSerial: "beef", kind: .taxPayment, year: FiscalYear(2026))
+            #expect(unknown.card == nil && unknown.person == nil && unknown.restrictions.isEmpty && unknown.levies.isEmpty)
         }
     }
 
