@@ -14,6 +14,8 @@ public final class AdmissionControl: Sendable {
     private struct Waiter {
         let id: UInt64
         let continuation: CheckedContinuation<Void, any Error>
+        /// Sheds the waiter after `maxWait`; cancelled when it is admitted first.
+        var timer: Task<Void, Never>?
     }
 
     private struct State {
@@ -53,10 +55,16 @@ public final class AdmissionControl: Sendable {
             case .shed: continuation.resume(throwing: Overloaded())
             case .queued(let id):
                 let maxWait = self.maxWait
-                Task { [weak self] in
-                    try? await Task.sleep(for: maxWait)
+                let timer = Task { [weak self] in
+                    do { try await Task.sleep(for: maxWait) } catch { return }
                     self?.timeOut(id)
                 }
+                let admittedMeanwhile = state.withLock { s in
+                    guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return true }
+                    s.waiters[i].timer = timer
+                    return false
+                }
+                if admittedMeanwhile { timer.cancel() }
             }
         }
     }
@@ -67,6 +75,7 @@ public final class AdmissionControl: Sendable {
             if s.waiters.isEmpty { s.active -= 1; return nil }
             return s.waiters.removeFirst()
         }
+        next?.timer?.cancel()
         next?.continuation.resume()
     }
 
