@@ -98,19 +98,23 @@ struct UsersCommand: AsyncParsableCommand {
         }
     }
 
+    /// `users disable` / `users enable`: one change, audited, and a line saying what was done.
+    static func setDisabled(_ userID: String, _ disabled: Bool, by actor: Actor) async throws {
+        let what = disabled ? "disabled" : "enabled"
+        try await StaffCLIEnvironment.with { env in
+            try await UsersCommand.change(env, actor, userID, what) {
+                try await StaffStore(database: env.database).setDisabled(userID, disabled)
+            }
+        }
+        print("\(what) \(userID)")
+    }
+
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user and end its session.")
         @Argument var userID: String
         @OptionGroup var actor: Actor
 
-        func run() async throws {
-            try await StaffCLIEnvironment.with { env in
-                try await UsersCommand.change(env, actor, userID, "disabled") {
-                    try await StaffStore(database: env.database).setDisabled(userID, true)
-                }
-            }
-            print("disabled \(userID)")
-        }
+        func run() async throws { try await UsersCommand.setDisabled(userID, true, by: actor) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -118,14 +122,7 @@ struct UsersCommand: AsyncParsableCommand {
         @Argument var userID: String
         @OptionGroup var actor: Actor
 
-        func run() async throws {
-            try await StaffCLIEnvironment.with { env in
-                try await UsersCommand.change(env, actor, userID, "enabled") {
-                    try await StaffStore(database: env.database).setDisabled(userID, false)
-                }
-            }
-            print("enabled \(userID)")
-        }
+        func run() async throws { try await UsersCommand.setDisabled(userID, false, by: actor) }
     }
 
     struct Passwd: AsyncParsableCommand {
