@@ -90,7 +90,9 @@ public final class KofuDatabase: Sendable {
                 tls: .disable)
             clientConfig.options.maximumConnections = 16
             let client = PostgresClient(configuration: clientConfig, backgroundLogger: logger)
-            let runTask = Task { await client.run() }
+            // Started immediately, so that run() has begun before the first query leases a connection (PostgresNIO
+            // warns about a lease before run() otherwise).
+            let runTask = Task.immediate { await client.run() }
             return KofuDatabase(backend: .postgres, logger: logger, impl: .postgres(client: client, runTask: runTask))
         }
     }
