@@ -86,7 +86,7 @@ public final class DocumentSpool: Sendable {
         return names.count
     }
 
-    /// Overwrite with zeros, flush to disk, then unlink.
+    /// Overwrite with zeros, flush them to disk, then unlink.
     static func overwriteAndDelete(_ path: String) {
         let fd = open(path, O_WRONLY)
         if fd >= 0 {
@@ -94,7 +94,9 @@ public final class DocumentSpool: Sendable {
             if fstat(fd, &st) == 0, st.st_size > 0 {
                 let zeros = [UInt8](repeating: 0, count: Int(st.st_size))
                 _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-                fsync(fd)
+                // fdatasync, not fsync: the zeros are what must reach the disk; the size is unchanged, so the
+                // only metadata skipped is the modification time (no journal commit for it).
+                fdatasync(fd)
             }
             close(fd)
         }
