@@ -159,7 +159,7 @@ public struct IssuanceService: Sendable {
             try Task.checkCancellation()
             try await spool.store(id: issuanceID, pdf: rendered.pdf)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
-            guard var record = try await ledger.markReady(
+            guard let record = try await ledger.markReady(
                 id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf), expiresAt: expires,
                 at: clock.now(), also: audit.within(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
                                                     numbers.map(\.value).joined(separator: ","))) else {
@@ -167,7 +167,6 @@ public struct IssuanceService: Sendable {
                 throw KioskError.internalFailure
             }
             Metrics.issued(kind)
-            record.numbers = numbers
             return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
         } catch {
             // Abort the request as a whole: wipe whatever exists, void its numbers.
