@@ -203,11 +203,8 @@ public final class KofuDatabase: Sendable {
     /// between (an import, another request's transition) cannot show half of itself. On SQLite it is also cheaper
     /// than separate reads: a connection re-validates its page cache once per transaction, not per statement.
     public func snapshot<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        switch backend {
-        case .sqlite: try await read { db in try await Self.atomically(db, begin: "BEGIN", body) }
-        case .postgres:
-            try await read { db in try await Self.atomically(db, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
-        }
+        let begin: SQLQueryString = backend == .sqlite ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        return try await read { db in try await Self.atomically(db, begin: begin, body) }
     }
 
     /// Runs `body` on the writer without a transaction (for statements like VACUUM that cannot run inside one).

@@ -107,7 +107,7 @@ public struct LedgerStore: Sendable {
                 try await insert(new, status: .refused, refusal: refusal, at: now, on: db)
                 try await event(new.id, .refused, detail: refusal.internalReason, at: now, on: db)
                 try await also?(db)
-                return try await record(id: new.id, on: db)
+                return try await written(id: new.id, on: db)
             }
         } catch let error where isUniqueViolation(error) {
             throw LedgerError.duplicateRequestID(new.requestID)
@@ -156,7 +156,7 @@ public struct LedgerStore: Sendable {
                 """).first() != nil else { return nil }
             try await event(id, .ready, detail: nil, at: now, on: db)
             try await also?(db)
-            return try await record(id: id, on: db)
+            return try await written(id: id, on: db)
         }
     }
 
@@ -187,7 +187,7 @@ public struct LedgerStore: Sendable {
             }
             try await event(id, status, detail: detail, at: now, on: db)
             try await also?(db)
-            return try await record(id: id, on: db)
+            return try await written(id: id, on: db)
         }
     }
 
@@ -210,9 +210,7 @@ public struct LedgerStore: Sendable {
     }
 
     public func get(id: String) async throws -> IssuanceRecord? {
-        try await database.read { db in
-            try await db.raw("\(unsafeRaw: selectRecord) WHERE i.id = \(bind: id)").first().map(Self.record)
-        }
+        try await database.read { db in try await record(id: id, on: db) }
     }
 
     public func get(requestID: String) async throws -> IssuanceRecord? {
@@ -294,7 +292,6 @@ public struct LedgerStore: Sendable {
             """).run()
     }
 
-    /// The record of `id` inside a transaction that has just written it.
     /// An issuance with its certificate numbers, in one statement: consistent without a transaction of its own,
     /// and one statement instead of two (`WHERE` follows). The numbers come as one comma-separated text.
     private var selectRecord: String {
@@ -302,12 +299,14 @@ public struct LedgerStore: Sendable {
         return "SELECT i.*, (SELECT \(numbers) FROM certificate_numbers n WHERE n.issuance_id = i.id) AS numbers FROM issuances i"
     }
 
+    private func record(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord? {
+        try await db.raw("\(unsafeRaw: selectRecord) WHERE i.id = \(bind: id)").first().map(Self.record)
+    }
+
     /// The record of `id` inside a transaction that has just written it.
-    private func record(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord {
-        guard let row = try await db.raw("\(unsafeRaw: selectRecord) WHERE i.id = \(bind: id)").first() else {
-            throw LedgerError.notFound(id)
-        }
-        return try Self.record(row)
+    private func written(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord {
+        guard let found = try await record(id: id, on: db) else { throw LedgerError.notFound(id) }
+        return found
     }
 
     private static func record(_ row: any SQLRow) throws -> IssuanceRecord {

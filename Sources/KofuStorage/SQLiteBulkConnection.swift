@@ -98,24 +98,23 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     /// Runs one statement with bound values and returns its rows (blocking; call on the thread pool).
     func query(_ sql: String, _ binds: [SQLiteData]) throws -> [SQLiteBulkRow] {
         var statement: OpaquePointer?
-        var names: [String]
         let cached = statements[sql]
         if let cached {
             statement = cached.statement
-            names = cached.columns
         } else {
             let rc = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
             guard rc == SQLITE_OK else { throw error(rc) }
-            names = []
         }
         // Column names are read once per statement; a schema change that re-prepares it (a migration adding a
         // column to a `SELECT *`) changes the count, and the names are read again.
+        var names = cached?.columns ?? []
         let columnCount = sqlite_nio_sqlite3_column_count(statement)
-        if names.count != Int(columnCount) {
+        let namesChanged = names.count != Int(columnCount)
+        if namesChanged {
             names = (0..<columnCount).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
         }
         let keep = cached != nil || statements.count < Self.maximumCachedStatements
-        if keep, let statement, cached == nil || cached?.columns.count != names.count { statements[sql] = (statement, names) }
+        if keep, let statement, cached == nil || namesChanged { statements[sql] = (statement, names) }
         defer {
             if keep {
                 // Reset ends the statement (and its read snapshot); the next call binds afresh.
