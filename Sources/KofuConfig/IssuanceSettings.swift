@@ -40,9 +40,14 @@ public struct IssuanceSettings: Sendable, Hashable {
         }
     }
 
+    /// 休業日: the date falls in `issuance.closed_days`.
+    public func isClosedDay(month: Int, day: Int) -> Bool {
+        closedDays.contains(where: { $0.contains(month: month, day: day) })
+    }
+
     /// Whether the kiosk service is open at this Japan-time moment.
     public func isOpen(month: Int, day: Int, minuteOfDay: Int) -> Bool {
-        if closedDays.contains(where: { $0.contains(month: month, day: day) }) { return false }
+        if isClosedDay(month: month, day: day) { return false }
         return opensAtMinute <= minuteOfDay && minuteOfDay < closesAtMinute
     }
 }

@@ -21,9 +21,14 @@ public struct KofuServices: Sendable {
     public var audit: AuditLog
     public var staffAuth: StaffAuth
     public var checkpointSigner: (any CheckpointSigner)?
-    public var verifier: SealVerifier
-    public var keyring: SealKeyring
+    /// The seal keys in force (re-read after `kofu keys rotate`, see `SealKeyWatcher`).
+    public var sealKeys: SealKeys
     public var auditRetentionYears: Int
+
+    /// A verifier over the keyring in force.
+    public var verifier: SealVerifier { sealKeys.verifier }
+    /// The published keyring in force.
+    public var keyring: SealKeyring { sealKeys.keyring }
 
     /// Closes the database (after the application has stopped).
     public func close() async {
@@ -60,21 +65,34 @@ public enum KofuMetrics {
 public func buildApplication(_ services: KofuServices, host: String, port: Int,
                              logger: Logger = Logger(label: "kofu")) throws -> some ApplicationProtocol {
     KofuMetrics.bootstrap()
+    let config = services.configuration
+    let http = try config.httpSettings()
     let router = Router(context: KofuRequestContext.self)
+    let routes = RouteTable()
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: UnmatchedRouteMiddleware(table: routes))
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestBodyPolicy(logger: logger))
     KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
-    OperationsController(services: services).addRoutes(to: router)
-    VerificationController(verifier: services.verifier, keyring: services.keyring, ledger: services.issuance.ledger,
-                           clock: services.issuance.clock).addRoutes(to: router)
+    OperationsController(services: services,
+                         metricsAccess: MetricsAccess(token: try http.metricsToken(), openWithoutToken: !config.mutualTLS))
+        .addRoutes(to: router)
+    VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
+        .addRoutes(to: router)
     let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
         .addRoutes(to: router.group("staff"))
     OperatorController(services: services).addRoutes(to: staff)
+    routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 
     let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
     let retention = AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger)
-    let config = services.configuration
-    var server: HTTPServerBuilder = .http1()
+    // Slow clients: Hummingbird's idle timeout closes a connection that sends nothing; the guard bounds the
+    // time to send a request's headers and body; the connection cap bounds how many sockets one can hold.
+    let channel = HTTP1Channel.Configuration(
+        additionalChannelHandlers: SlowClientGuard.handlers(headerTimeout: http.headerTimeout, bodyTimeout: http.bodyTimeout,
+                                                            logger: logger),
+        idleTimeout: .seconds(Int64(http.idleTimeout)))
+    var server: HTTPServerBuilder = .http1(configuration: channel)
     if let cert = config.tlsCertificate, let key = config.tlsKey, let ca = config.tlsClientCA {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
@@ -82,11 +100,12 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
         tls.certificateVerification = .noHostnameVerification
         tls.trustRoots = .file(ca)
         tls.minimumTLSVersion = .tlsv12
-        server = try .tls(.http1(), tlsConfiguration: tls)
+        server = try .tls(.http1(configuration: channel), tlsConfiguration: tls)
     }
     return Application(router: router, server: server,
-                       configuration: .init(address: .hostname(host, port: port), serverName: "kofu"),
-                       services: [sweeper, retention],
+                       configuration: .init(address: .hostname(host, port: port), serverName: "kofu",
+                                            availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
+                       services: [sweeper, retention, SealKeyWatcher(keys: services.sealKeys, interval: .seconds(5), logger: logger)],
                        logger: logger)
 }
 

@@ -94,7 +94,7 @@ public struct IssuanceService: Sendable {
         if let existing = try await ledger.get(requestID: request.requestID) {
             return try await replay(existing, request: request, wantPDF: wantPDF)
         }
-        try await checkServiceWindow(at: started)
+        try await checkServiceWindow(request.certificate.kind, at: started)
         do {
             try await admission.acquire()
         } catch {
@@ -211,16 +211,11 @@ public struct IssuanceService: Sendable {
         }
     }
 
-    private func checkServiceWindow(at now: Date) async throws {
-        let day = JapanTime.localDate(now)
-        if !settings.isOpen(month: day.month, day: day.day, minuteOfDay: JapanTime.minuteOfDay(now)) {
-            Metrics.closed.increment()
-            throw KioskError.serviceClosed(retryAfter: secondsUntilOpen(from: now))
-        }
-        if try await ledger.state(Self.intakePausedKey) == "true" {
-            Metrics.closed.increment()
-            throw KioskError.serviceClosed(retryAfter: 300)
-        }
+    /// Refuses with SERVICE_CLOSED when `availability` says the kiosk does not take this kind now.
+    private func checkServiceWindow(_ kind: CertificateKind, at now: Date) async throws {
+        guard let reason = try await availability(at: now).reason(for: kind) else { return }
+        Metrics.closed(reason)
+        throw KioskError.serviceClosed(retryAfter: retryAfter(reason, from: now))
     }
 
     /// Seconds until the next opening minute (bounded to a day and a half for closed days, then the kiosk retries).
@@ -355,8 +350,11 @@ public struct IssuanceService: Sendable {
     public func recoverAfterRestart() async throws -> (wipedFiles: Int, voided: Int) {
         let files = await spool.wipeAll()
         let ids = try await ledger.unfinished(nodeID: settings.nodeID)
+        // One entry per voided issuance, written with its ledger change, so an auditor following one
+        // issuance finds why it ended; the aggregate entry says what the wipe found on disk.
         for id in ids {
-            try await ledger.finish(id: id, as: .expired, detail: "restart", at: clock.now())
+            try await ledger.finish(id: id, as: .expired, detail: "restart", at: clock.now(),
+                                   also: audit.within(.system, .kioskExpire, .issuance(id), .success, "restart"))
         }
         if files > 0 || !ids.isEmpty {
             try await audit.record(.system, .spoolRecovery, .none, .success, "files=\(files) voided=\(ids.count)")
@@ -364,14 +362,18 @@ public struct IssuanceService: Sendable {
         return (files, ids.count)
     }
 
-    /// Operator pause / resume of kiosk intake (shared by every node through the database).
-    public func setIntakePaused(_ paused: Bool, by user: String) async throws {
-        try await ledger.setState(Self.intakePausedKey, paused ? "true" : "false", at: clock.now())
-        try await audit.record(.staff(user), paused ? .intakePause : .intakeResume, .none, .success)
+    /// Operator pause / resume of kiosk intake (shared by every node through the database), with who,
+    /// when and why, so every node's page and `/readyz` can say it.
+    public func setIntakePaused(_ paused: Bool, by user: String, reason: String? = nil) async throws {
+        let now = clock.now()
+        let state = IntakePause(paused: paused, by: user, since: now, reason: reason)
+        try await ledger.setState(Self.intakePausedKey, state.encoded, at: now)
+        try await audit.record(.staff(user), paused ? .intakePause : .intakeResume, .none, .success,
+                               String((reason ?? "").prefix(200)))
     }
 
     public func intakePaused() async throws -> Bool {
-        try await ledger.state(Self.intakePausedKey) == "true"
+        try await intakePause().paused
     }
 }
 

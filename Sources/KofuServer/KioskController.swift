@@ -19,7 +19,7 @@ public struct KioskController<Context: RequestContext>: Sendable {
         group.get("issuances/:id") { request, context in await self.status(request, context) }
     }
 
-    static var maxBody: Int { 16 * 1024 }
+    static var maxBody: Int { RequestBodyPolicy.kioskLimit }
 
     func issue(_ request: Request, _ context: Context) async -> Response {
         do {
@@ -182,8 +182,9 @@ enum KioskJSON {
         var error: Inner
     }
 
-    static func error(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) -> Response {
-        var headers = HTTPFields()
+    static func error(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil,
+                      headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return response(status, ErrorBody(error: .init(code: code, message: message)), headers: headers)
     }
@@ -207,8 +208,8 @@ enum KioskJSON {
         case .overloaded(let retryAfter):
             return self.error(.serviceUnavailable, code: "OVERLOADED", message: "ただいま混み合っています。しばらくたってから再度お試しください。", retryAfter: retryAfter)
         case .internalFailure, nil:
-            if let http = error as? HTTPError, http.status == .contentTooLarge {
-                return self.error(.contentTooLarge, code: "INVALID_REQUEST", message: "リクエストが大きすぎます。")
+            if let http = error as? any HTTPResponseError, http.status == .contentTooLarge {
+                return self.error(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", message: "リクエストが大きすぎます(上限 \(RequestBodyPolicy.kioskLimit) バイト)")
             }
             return self.error(.internalServerError, code: "INTERNAL_ERROR", message: "証明書を交付できませんでした。お手数ですが窓口でお問い合わせください。")
         }

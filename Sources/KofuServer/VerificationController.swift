@@ -10,15 +10,15 @@ import KofuStorage
 /// It answers the offline check plus the number's online status, and never more personal data than
 /// the seal itself carries.
 struct VerificationController: Sendable {
-    let verifier: SealVerifier
-    let keyring: SealKeyring
+    /// The keys in force, read per request so a rotation shows without a restart.
+    let keys: SealKeys
     let ledger: LedgerStore
     let clock: any KofuClock
 
     func addRoutes(to router: Router<KofuRequestContext>) {
         router.get(".well-known/kofu/seal-keys.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: keyring.json())))
+                     body: .init(byteBuffer: ByteBuffer(bytes: keys.keyring.json())))
         }
         router.get("verify.json") { request, _ in
             let result = try await check(request)
@@ -49,7 +49,7 @@ struct VerificationController: Sendable {
         guard let text = FormQuery.value("s", in: request.uri.query), !text.isEmpty, text.utf8.count <= 4096 else {
             return Result(valid: false, outcome: "malformed")
         }
-        let v = verifier.verify(text, at: JapanTime.localDate(clock.now()))
+        let v = keys.verifier.verify(text, at: JapanTime.localDate(clock.now()))
         var r = Result(valid: v.isValid, outcome: v.outcome.rawValue)
         guard v.isValid, let p = v.payload else { return r }
         r.certificate_number = p.certificateNumber

@@ -30,8 +30,7 @@ extension KofuServices {
         let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
                                                sealImagePath: config.sealImage)
         let seal = try config.sealSettings()
-        let sealer = try SealSigner(privateKeyPEMFile: seal.privateKeyFile)
-        let keyring = try SealKeyring.load(file: seal.keyringFile)
+        let sealKeys = try SealKeys(settings: seal, municipalityCode: config.municipality.code)
         let auth = try config.authSettings()
         let signer = try HMACCheckpointSigner.loadOrCreate(path: auth.checkpointKeyPath)
         let audit = AuditLog(database: database, signer: signer, checkpointInterval: auth.checkpointInterval,
@@ -42,15 +41,13 @@ extension KofuServices {
         let spool = try DocumentSpool(directory: (config.dataDir as NSString).appendingPathComponent("spool"))
         let issuance = IssuanceService(
             taxData: SQLTaxDataStore(database: database), ledger: LedgerStore(database: database), spool: spool,
-            renderer: renderer, sealer: sealer, settings: try config.issuanceSettings(), municipality: config.municipality,
+            renderer: renderer, sealer: sealKeys, settings: try config.issuanceSettings(), municipality: config.municipality,
             audit: AuditTrail(auditEnabled ? audit : nil), clock: clock, logger: logger)
         let recovered = try await issuance.recoverAfterRestart()
         if recovered.wipedFiles > 0 || recovered.voided > 0 {
             logger.notice("spool recovery", metadata: ["wiped_files": "\(recovered.wipedFiles)", "voided_issuances": "\(recovered.voided)"])
         }
         return KofuServices(configuration: config, database: database, issuance: issuance, audit: audit, staffAuth: staffAuth,
-                            checkpointSigner: signer,
-                            verifier: SealVerifier(keyring: keyring, municipalityCode: config.municipality.code),
-                            keyring: keyring, auditRetentionYears: auth.auditRetentionYears)
+                            checkpointSigner: signer, sealKeys: sealKeys, auditRetentionYears: auth.auditRetentionYears)
     }
 }

@@ -40,6 +40,10 @@ public enum StaffError: Error, Equatable, CustomStringConvertible {
     case unknownUser(String)
     /// Passwords need at least `StaffStore.minimumPasswordLength` characters.
     case passwordTooShort
+    /// Disabling this account would leave no enabled administrator, and so nobody to manage accounts.
+    case lastAdministrator(String)
+    /// An administrator may not disable their own account (another administrator must).
+    case cannotDisableSelf(String)
 
     public var description: String {
         switch self {
@@ -47,6 +51,8 @@ public enum StaffError: Error, Equatable, CustomStringConvertible {
         case .userExists(let id): "user \(id) already exists"
         case .unknownUser(let id): "no user \(id)"
         case .passwordTooShort: "the password must have at least \(StaffStore.minimumPasswordLength) characters"
+        case .lastAdministrator(let id): "\(id) is the last enabled administrator and cannot be disabled"
+        case .cannotDisableSelf(let id): "\(id) cannot disable their own account"
         }
     }
 }
@@ -164,6 +170,13 @@ public struct StaffStore: Sendable {
                 throw StaffError.unknownUser(id)
             }
             if disabled {
+                // Checked in the same transaction as the change: SQLite has one writer, and on PostgreSQL the
+                // administrators' rows are locked, so two administrators disabling each other at once cannot
+                // both succeed.
+                let lock = database.backend == .postgres ? " FOR UPDATE" : ""
+                let admins = try await db.raw("SELECT user_id FROM staff_users WHERE role = 'administrator' AND disabled = 0\(unsafeRaw: lock)").all()
+                    .compactMap { try? $0.decode(column: "user_id", as: String.self) }
+                if admins == [id] { throw StaffError.lastAdministrator(id) }
                 try await db.raw("UPDATE staff_users SET disabled = 1 WHERE user_id = \(bind: id)").run()
                 try await db.raw("DELETE FROM staff_sessions WHERE user_id = \(bind: id)").run()
             } else {
@@ -200,10 +213,13 @@ public struct StaffStore: Sendable {
             return .unknownUser
         }
         let user = try Self.decodeUser(row)
+        let stored = try row.decode(column: "password_hash", as: String.self)
+        // The password is checked even for a disabled or locked account, and its result ignored: answering
+        // those without the scrypt work would tell by timing alone that an account is locked.
+        let matches = try Scrypt.verifyPassword(password, against: stored)
         if user.disabled { return .disabled(userID: id) }
         if user.isLocked(at: now) { return .locked(userID: id) }
-        let stored = try row.decode(column: "password_hash", as: String.self)
-        if try Scrypt.verifyPassword(password, against: stored) {
+        if matches {
             try await database.transaction { db in
                 try await db.raw("UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE user_id = \(bind: id)").run()
             }

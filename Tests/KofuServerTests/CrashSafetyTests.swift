@@ -24,7 +24,7 @@ import Testing
     }
 
     /// Starts `kofu serve` and waits until /readyz answers.
-    static func start(_ h: KioskHarness, port: Int, log: String) async throws -> Process {
+    static func start(_ h: KioskHarness, port: Int, log: String, extra: [String: String] = [:]) async throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["serve"]
@@ -32,6 +32,7 @@ import Testing
         for (k, v) in h.environment { env[k] = v }
         env["KOFU_HTTP_PORT"] = String(port)
         env["KOFU_CONFIG"] = "\(KioskHarness.packageRoot)/config/kofu.yaml"
+        for (k, v) in extra { env[k] = v }
         p.environment = env
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: log)

@@ -28,15 +28,14 @@ import Testing
                 let expected: HTTPResponse.Status = role == .operator ? .ok : .forbidden
                 #expect(try await client.get("/staff/operator", cookie: cookie) == view, "\(role)")
                 #expect(try await client.get("/staff/operator/summary", cookie: cookie) == view, "\(role)")
-                var headers: HTTPFields = [:]
-                headers[.cookie] = cookie
+                let headers = staffHeaders(cookie: cookie, json: false)
                 let pause = try await client.execute(uri: "/staff/operator/intake/pause", method: .post, headers: headers)
                 #expect(pause.status == expected, "\(role)")
                 if role == .operator {
                     #expect(try await services.issuance.intakePaused())
                     let page = try await client.execute(uri: "/staff/operator", method: .get, headers: headers)
                     let html = String(buffer: page.body)
-                    #expect(html.contains("受付停止中"))
+                    #expect(html.contains("受付不可") && html.contains("受付停止(u-operator"))
                     #expect(html.contains("COUNTER_ONLY / deceased"))
                     #expect(!html.contains(h.card("deceased")) && !html.contains(h.cards["deceased"]!.addresseeID))
                     let resume = try await client.execute(uri: "/staff/operator/intake/resume", method: .post, headers: headers)

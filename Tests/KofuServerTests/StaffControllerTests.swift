@@ -66,8 +66,7 @@ struct StaffControllerTests {
 
     func call(_ endpoint: StaffEndpoint, caller: Caller, cookie: String?, client: any TestClientProtocol, n: Int) async throws -> HTTPResponse.Status {
         let path = "/staff/" + endpoint.path.replacingOccurrences(of: ":id", with: "target.user")
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let cookie { headers[.cookie] = cookie }
+        let headers = staffHeaders(cookie: cookie)
         var body: [String: String]?
         switch endpoint {
         case StaffController.login:
@@ -156,7 +155,7 @@ struct StaffControllerTests {
     func logout() async throws {
         try await StaffHarness.run { _, client in
             let cookie = try await client.login("audit.user", StaffHarness.password("audit.user")).1
-            let status = try await client.execute(uri: "/staff/logout", method: .post, headers: [.cookie: cookie!]) { $0.status }
+            let status = try await client.execute(uri: "/staff/logout", method: .post, headers: staffHeaders(cookie: cookie)) { $0.status }
             #expect(status == .noContent)
             #expect(try await client.get("/staff/me", cookie: cookie) == .unauthorized)
         }
@@ -199,7 +198,7 @@ struct StaffControllerTests {
             let newPassword = "brand new secret password 77"
             let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["userID": "fresh.user", "role": "operator", "password": newPassword]))
             let created = try await client.execute(uri: "/staff/users", method: .post,
-                                                   headers: [.cookie: cookie!, .contentType: "application/json"], body: body) { $0.status }
+                                                   headers: staffHeaders(cookie: cookie), body: body) { $0.status }
             #expect(created == .created)
             secrets.append(newPassword)
             let (_, freshCookie, _) = try await client.login("fresh.user", newPassword)

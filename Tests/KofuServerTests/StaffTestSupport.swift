@@ -82,6 +82,19 @@ extension TestClientProtocol {
     }
 }
 
+/// Headers for a state-changing call as a signed-in browser makes it: the session cookie and the
+/// session's CSRF token.
+func staffHeaders(cookie: String?, json: Bool = true) -> HTTPFields {
+    var headers: HTTPFields = [:]
+    if json { headers[.contentType] = "application/json" }
+    if let cookie {
+        headers[.cookie] = cookie
+        headers[StaffAuth.csrfHeader] = StaffAuth.csrfToken(forSession: String(cookie.dropFirst(StaffAuth.cookieName.count + 1)))
+    }
+    return headers
+}
+
+
 /// A clock tests move by hand.
 final class StaffTestClock: Sendable {
     private let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))

@@ -9,13 +9,26 @@ public struct EligibilityPolicy: Sendable {
     public static var kiosk: EligibilityPolicy {
         let person: [any RefusalRule] = [CardRegisteredRule(), ResidentStatusRule(), MovedInTodayRule(),
                                          RestrictionRule(), PrintableCharactersRule()]
-        func fresh(_ sets: [String]) -> any RefusalRule { DataFreshnessRule(dataSets: ["residents", "cards", "restrictions"] + sets) }
+        func fresh(_ kind: CertificateKind) -> any RefusalRule { DataFreshnessRule(dataSets: dataSets(for: kind)) }
         return EligibilityPolicy(rules: [
-            .taxPayment: person + [fresh(["levies"]), RetentionRule(), LeviesPresentRule(), UnpaidPastDueRule(), ProvisionalPaymentRule()],
-            .incomeTaxation: person + [fresh(["assessments"]), RetentionRule(), AssessedRule()],
-            .nonTaxation: person + [fresh(["assessments"]), RetentionRule(), NonTaxedRule()],
-            .vehicleInspection: person + [fresh(["vehicles"]), RetentionRule(), VehiclePaidRule()],
+            .taxPayment: person + [fresh(.taxPayment), RetentionRule(), LeviesPresentRule(), UnpaidPastDueRule(), ProvisionalPaymentRule()],
+            .incomeTaxation: person + [fresh(.incomeTaxation), RetentionRule(), AssessedRule()],
+            .nonTaxation: person + [fresh(.nonTaxation), RetentionRule(), NonTaxedRule()],
+            .vehicleInspection: person + [fresh(.vehicleInspection), RetentionRule(), VehiclePaidRule()],
         ])
+    }
+
+    /// The linkage data sets every kind is issued from (who the person is, their card, their restrictions).
+    public static let personDataSets = ["residents", "cards", "restrictions"]
+
+    /// The data sets a kind is issued from; when one is stale the kiosk is closed for that kind. The
+    /// kiosk's availability check and `DataFreshnessRule` both read this list.
+    public static func dataSets(for kind: CertificateKind) -> [String] {
+        switch kind {
+        case .taxPayment: personDataSets + ["levies"]
+        case .incomeTaxation, .nonTaxation: personDataSets + ["assessments"]
+        case .vehicleInspection: personDataSets + ["vehicles"]
+        }
     }
 
     /// The first refusal for the request's kind, or nil when it may be issued.

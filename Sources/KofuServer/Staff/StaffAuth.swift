@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import KofuCrypto
 import KofuStorage
 import Logging
 
@@ -35,6 +37,51 @@ public struct StaffAuth: Sendable {
 
     func clearedCookie() -> Cookie {
         Cookie(name: Self.cookieName, value: "", maxAge: 0, path: cookiePath, secure: true, httpOnly: true, sameSite: .strict)
+    }
+
+    /// The header a JSON client sends its CSRF token in, and the form field a page sends it in.
+    public static let csrfHeader = HTTPField.Name("X-CSRF-Token")!
+    public static let csrfFormField = "_csrf"
+
+    /// The CSRF token of a session: derived from the session token, which only the signed-in browser holds
+    /// (HttpOnly cookie), so another site can neither read nor compute it. It changes with every sign-in.
+    public static func csrfToken(forSession token: String) -> String {
+        SHA256.hex(Array("kofu-csrf-v1:\(token)".utf8))
+    }
+
+    /// Refuses a state-changing request that another site could have made the browser send: its `Origin`
+    /// (or, without one, its `Referer`) must name this server, and — for a signed-in request — it must carry
+    /// the session's CSRF token in `X-CSRF-Token` or the form field `_csrf`. Returns the request with its
+    /// body collected when the token was read from a form.
+    func checkForgery(_ request: Request, _ endpoint: StaffEndpoint, user: StaffUser?) async throws -> Request {
+        guard ![.get, .head, .options].contains(request.method) else { return request }
+        if let claimed = request.headers[.origin] ?? request.headers[.referer], !CrossSite.sameOrigin(claimed, host: request.head.authority) {
+            try await denyForgery(endpoint, user: user, reason: "cross_origin")
+        }
+        guard let user else { return request }
+        guard let session = request.cookies[Self.cookieName]?.value, !session.isEmpty else {
+            try await denyForgery(endpoint, user: user, reason: "csrf_missing")
+            return request
+        }
+        var request = request
+        var given = request.headers[Self.csrfHeader]
+        if given == nil, RequestBodyPolicy.mediaType(request) == "application/x-www-form-urlencoded" {
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            given = FormQuery.value(Self.csrfFormField, in: String(buffer: body))
+        }
+        let expected = Self.csrfToken(forSession: session)
+        guard let given, ConstantTime.equal(Array(given.utf8), Array(expected.utf8)) else {
+            try await denyForgery(endpoint, user: user, reason: given == nil ? "csrf_missing" : "csrf_mismatch")
+            return request
+        }
+        return request
+    }
+
+    private func denyForgery(_ endpoint: StaffEndpoint, user: StaffUser?, reason: String) async throws {
+        try await audit.record(AuditEvent(actor: user.map { .staff($0.userID) } ?? .unknown, action: .accessDenied,
+                                          object: endpoint.auditObject, outcome: .denied, reason: reason))
+        logger.notice("staff request refused as cross-site", metadata: ["endpoint": "\(endpoint)", "reason": "\(reason)"])
+        throw HTTPError(.forbidden, message: "request refused: missing or wrong CSRF token, or another site's origin")
     }
 
     /// The one authorization check. Returns the signed-in user (nil only for `.anyone` without a session);
@@ -101,6 +148,7 @@ public struct StaffRoutes<Routes: RouterMethods> where Routes.Context: StaffRequ
             guard let user = try await auth.authorize(endpoint, context: context) else {
                 throw HTTPError(.unauthorized, message: "sign in first")
             }
+            let request = try await auth.checkForgery(request, endpoint, user: user)
             return try await handler(request, context, user)
         }
         return self
@@ -114,6 +162,9 @@ public struct StaffRoutes<Routes: RouterMethods> where Routes.Context: StaffRequ
     ) -> Self {
         routes.on(RouterPath(endpoint.path), method: endpoint.method) { [auth] request, context in
             _ = try await auth.authorize(endpoint, context: context)
+            // Sign-in has no session yet, so no token: the origin check still stops another site signing a
+            // browser in to an account of the attacker's choosing.
+            let request = try await auth.checkForgery(request, endpoint, user: nil)
             return try await handler(request, context)
         }
         return self
@@ -153,5 +204,21 @@ public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddle
         if clearCookie && !setsSession { response.setCookie(auth.clearedCookie()) }
         response.headers[.cacheControl] = "no-store"
         return response
+    }
+}
+
+/// Same-origin checks for `Origin` / `Referer`.
+enum CrossSite {
+    /// Whether the URL or origin `claimed` names `host` (the request's `Host`, `name[:port]`). Scheme and
+    /// default ports are not compared: the listener decides the scheme, and a browser omits a default port
+    /// from `Origin` exactly as from `Host`.
+    static func sameOrigin(_ claimed: String, host: String?) -> Bool {
+        guard let host, !host.isEmpty else { return false }
+        if claimed == "null" { return false }
+        guard let components = URLComponents(string: claimed), let claimedHost = components.host else { return false }
+        let authority = components.port.map { "\(claimedHost):\($0)" } ?? claimedHost
+        return authority.lowercased() == host.lowercased()
+            || (components.port == nil && host.lowercased().hasPrefix(claimedHost.lowercased() + ":")
+                && [":80", ":443"].contains(String(host.dropFirst(claimedHost.count))))
     }
 }

@@ -38,8 +38,10 @@ public struct StaffController: Sendable {
         let staff = StaffRoutes(routes, auth: auth)
         staff.addPublic(Self.login) { request, context in try await self.login(request, context) }
         staff.add(Self.logout) { request, _, user in try await self.logout(request, user) }
-        staff.add(Self.me) { _, _, user in StaffUserResponse(user) }
-        staff.add(Self.listUsers) { _, _, _ in try await auth.store.users().map(StaffUserResponse.init) }
+        staff.add(Self.me) { request, _, user in
+            StaffUserResponse(user, csrfToken: request.cookies[StaffAuth.cookieName].map { StaffAuth.csrfToken(forSession: $0.value) })
+        }
+        staff.add(Self.listUsers) { _, _, _ in try await auth.store.users().map { StaffUserResponse($0) } }
         staff.add(Self.createUser) { request, context, user in try await self.createUser(request, context, by: user) }
         staff.add(Self.disableUser) { _, context, user in try await self.setDisabled(context, true, by: user) }
         staff.add(Self.enableUser) { _, context, user in try await self.setDisabled(context, false, by: user) }
@@ -82,7 +84,8 @@ public struct StaffController: Sendable {
             }
             try await auth.audit.record(AuditEvent(actor: .staff(user.userID), action: .login, object: .user(user.userID)))
             auth.logger.info("staff login", metadata: ["user": "\(user.userID)"])
-            var response = try StaffUserResponse(user).response(from: request, context: context)
+            var response = try StaffUserResponse(user, csrfToken: StaffAuth.csrfToken(forSession: session.token))
+                .response(from: request, context: context)
             response.setCookie(auth.sessionCookie(session.token))
             return response
         case .unknownUser:
@@ -123,6 +126,7 @@ public struct StaffController: Sendable {
         case .invalidUserID, .passwordTooShort: HTTPError(.badRequest, message: error.description)
         case .userExists: HTTPError(.conflict, message: error.description)
         case .unknownUser: HTTPError(.notFound, message: error.description)
+        case .lastAdministrator, .cannotDisableSelf: HTTPError(.conflict, message: error.description)
         }
     }
 
@@ -153,6 +157,7 @@ public struct StaffController: Sendable {
     private func setDisabled(_ context: some StaffRequestContext, _ disabled: Bool, by actor: StaffUser) async throws -> HTTPResponse.Status {
         let id = try targetID(context)
         try await userChange(actor, id, disabled ? "disabled" : "enabled") {
+            if disabled && id == actor.userID { throw StaffError.cannotDisableSelf(id) }
             try await auth.store.setDisabled(id, disabled)
         }
         return .noContent
@@ -169,8 +174,17 @@ public struct StaffController: Sendable {
 
     private func export(_ request: Request, by user: StaffUser) async throws -> Response {
         let q = request.uri.queryParameters
-        let from = try q.get("from").map { try AuditExport.parseBound($0, isEnd: false) }
-        let to = try q.get("to").map { try AuditExport.parseBound($0, isEnd: true) }
+        func bound(_ name: String, isEnd: Bool) throws -> Date? {
+            guard let text = q.get(name) else { return nil }
+            do {
+                return try AuditExport.parseBound(text, isEnd: isEnd)
+            } catch {
+                throw HTTPError(.badRequest, message: "\(name): expected a date YYYY-MM-DD or an ISO 8601 time")
+            }
+        }
+        let from = try bound("from", isEnd: false)
+        let to = try bound("to", isEnd: true)
+        if let from, let to, from >= to { throw HTTPError(.badRequest, message: "from: must be before to") }
         let lines = try await AuditExport.jsonLines(from: auth.audit, from: from, to: to)
         try await auth.audit.record(AuditEvent(actor: .staff(user.userID), action: .export, object: .other("audit_log", "http"),
                                                reason: AuditExport.rangeDescription(from: from, to: to, count: lines.count)))
@@ -199,13 +213,17 @@ public struct StaffUserResponse: ResponseCodable, Equatable {
     public var permissions: [String]
     public var disabled: Bool
     public var locked: Bool
+    /// The session's CSRF token (only in the sign-in answer and `GET me`): send it as `X-CSRF-Token` with
+    /// every state-changing request.
+    public var csrfToken: String?
 
-    public init(_ user: StaffUser) {
+    public init(_ user: StaffUser, csrfToken: String? = nil) {
         userID = user.userID
         role = user.role
         permissions = user.role.permissions.map(\.rawValue).sorted()
         disabled = user.disabled
         locked = user.lockedUntil != nil
+        self.csrfToken = csrfToken
     }
 }
 
