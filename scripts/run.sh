@@ -21,5 +21,5 @@ if [ ! -f "$batch/manifest.json" ] || [ "$(cat "$KOFU_DATA_DIR/.sample-day" 2>/d
   echo "$today" > "$KOFU_DATA_DIR/.sample-day"
 fi
 "$kofu" import "$batch"
-echo "Demo cards (which card serial shows which case): $batch/demo-cards.md" >&2
+echo "Demo cards (which card serial shows which case, and what each certificate kind gets): $batch/demo-cards.md" >&2
 exec "$kofu" serve

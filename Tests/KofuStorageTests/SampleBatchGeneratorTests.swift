@@ -20,6 +20,7 @@ struct SampleBatchGeneratorTests {
                                                    from: Data(contentsOf: URL(fileURLWithPath: dir + "/demo-cards.json")))
             #expect(decoded == summary)
             let md = try String(contentsOfFile: dir + "/demo-cards.md", encoding: .utf8)
+            #expect(md == SampleBatchGenerator.demoCardsMarkdown(summary))
             let store = SQLTaxDataStore(database: t.database)
             var cases: [String: SampleDemoCard] = [:]
             for card in summary.demoCards {
@@ -68,7 +69,84 @@ struct SampleBatchGeneratorTests {
                 .contains { $0.paymentStatus == .provisional })
             // Ordinary people are ordinary: no past-due tax among them.
             #expect(try await store.levies(for: ordinary, year: FiscalYear(2025)).allSatisfy { $0.unpaid == 0 })
+
+            // The data behind the stated answers: the taxed get no 非課税証明書, the non-taxed have nothing levied.
+            for c in ["ended_support_measure", "birthday_1989_01_07", "birthday_1989_01_08"] {
+                #expect(try await store.assessment(for: AddresseeID(cases[c]!.addresseeID)!, year: latest)?.status == .taxed, "\(c)")
+            }
+            for c in ["non_taxed", "birthday_2019_04_30", "birthday_2019_05_01"] {
+                let id = AddresseeID(cases[c]!.addresseeID)!
+                #expect(try await store.assessment(for: id, year: latest)?.status == .nonTaxed, "\(c)")
+                #expect(try await store.levies(for: id, year: latest).isEmpty, "\(c)")
+            }
+            // 継続検査用 asks for the person's own plate where there is a vehicle, and for a plate on no one's file otherwise.
+            for card in summary.demoCards {
+                for e in card.expectations where e.kind == .vehicleInspection {
+                    let plate = try #require(e.vehiclePlate, "\(card.caseName)")
+                    let id = AddresseeID(card.addresseeID)!
+                    let own = try await store.vehicles(for: id, year: FiscalYear(e.fiscalYear)).map(\.plate)
+                    let hasVehicle = ["ordinary", "five_items_twelve_installments", "vehicle_tax_unpaid", "vehicle_tax_provisional"]
+                        .contains(card.caseName)
+                    #expect(own.contains(plate) == hasVehicle, "\(card.caseName)")
+                    #expect(!hasVehicle ? plate.contains(" 999 ") : !plate.contains(" 999 "), "\(card.caseName)")
+                }
+            }
         }
+    }
+
+    @Test("every listed card states an answer for every certificate kind, in demo-cards.json and as a table in demo-cards.md")
+    func statedAnswers() throws {
+        let dir = try StorageTestSupport.makeTemporaryDirectory(prefix: "kofu-sample")
+        defer { LinkageBatchFixture.remove(dir) }
+        let summary = try SampleBatchGenerator(people: 40, seed: 5, today: fixtureToday).write(to: dir)
+        #expect(summary.demoCards.count == SampleBatchGenerator.minimumPeople - 1, "every case but non_resident (no card)")
+        for card in summary.demoCards {
+            let years = Set(card.expectations.map(\.fiscalYear))
+            #expect(years.contains(2026), "\(card.caseName)")
+            for year in years {
+                let kinds = card.expectations.filter { $0.fiscalYear == year }.map(\.kind)
+                #expect(kinds == CertificateKind.allCases, "\(card.caseName) \(year)")
+            }
+            #expect(card.expectations.allSatisfy { ($0.kind == .vehicleInspection) == ($0.vehiclePlate != nil) }, "\(card.caseName)")
+        }
+        func answers(_ c: String, _ year: Int = 2026) -> [CertificateKind: SampleDemoOutcome] {
+            let card = summary.demoCards.first { $0.caseName == c }!
+            return Dictionary(uniqueKeysWithValues: card.expectations.filter { $0.fiscalYear == year }.map { ($0.kind, $0.outcome) })
+        }
+        // The three promises issue 11 item 18 found false, now stated as the server answers.
+        #expect(answers("ordinary")[.nonTaxation] == .refused(.notAssessed))
+        #expect(answers("birthday_2019_04_30")[.taxPayment] == .refused(.notAssessed))
+        #expect(answers("non_taxed")[.taxPayment] == .refused(.notAssessed))
+        #expect(answers("non_taxed")[.nonTaxation] == .issued)
+        #expect(answers("unpaid_past_due", 2025)[.taxPayment] == .refused(.unpaidTax))
+        #expect(answers("unpaid_past_due")[.taxPayment] == .issued)
+
+        // JSON: outcome issued, or refused with the kiosk's error code.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/demo-cards.json"))) as? [String: Any]
+        let cards = try #require(json?["cards"] as? [[String: Any]])
+        let ordinary = try #require(cards.first { $0["case"] as? String == "ordinary" })
+        let expectations = try #require(ordinary["expectations"] as? [[String: Any]])
+        let nonTaxation = try #require(expectations.first { $0["kind"] as? String == "non_taxation" })
+        #expect(nonTaxation["outcome"] as? String == "refused")
+        #expect(nonTaxation["error_code"] as? String == "NOT_ASSESSED")
+        #expect(nonTaxation["fiscal_year"] as? Int == 2026)
+        let vehicle = try #require(expectations.first { $0["kind"] as? String == "vehicle_inspection" })
+        #expect(vehicle["outcome"] as? String == "issued")
+        #expect(vehicle["error_code"] == nil)
+        #expect(vehicle["vehicle_plate"] is String)
+        let bad = #"{"kind":"tax_payment","fiscal_year":2026,"outcome":"maybe"}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(SampleDemoExpectation.self, from: Data(bad.utf8)) }
+
+        // Markdown: one row per card and year, the kinds by their Japanese names.
+        let md = try String(contentsOfFile: dir + "/demo-cards.md", encoding: .utf8)
+        #expect(md.contains("| case | card_serial | 年度 | 納税証明書 | 所得・課税証明書 | 非課税証明書 | 軽自動車税(種別割)納税証明書(継続検査用) | vehicle_plate |"))
+        let serial = summary.demoCards.first { $0.caseName == "ordinary" }!.cardSerial
+        let plate = try #require(vehicle["vehicle_plate"] as? String)
+        #expect(md.contains("| ordinary | `\(serial)` | 2026 (令和8年度) | 交付 | 交付 | 拒否 NOT_ASSESSED | 交付 | `\(plate)` |"))
+        let unpaid = summary.demoCards.first { $0.caseName == "unpaid_past_due" }!.cardSerial
+        #expect(md.contains("| unpaid_past_due | `\(unpaid)` | 2025 (令和7年度) | 拒否 UNPAID_TAX | 交付 | 拒否 NOT_ASSESSED | 拒否 NO_VEHICLE |"))
+        let rows = md.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains("年度) |") }
+        #expect(rows.count == summary.demoCards.reduce(0) { $0 + Set($1.expectations.map(\.fiscalYear)).count })
     }
 
     @Test("the same seed gives the same files; another seed does not")
@@ -83,6 +161,9 @@ struct SampleBatchGeneratorTests {
         let ma = try LinkageBatchFixture.read(a, "manifest.json")
         #expect(ma == (try LinkageBatchFixture.read(b, "manifest.json")))
         #expect(ma != (try LinkageBatchFixture.read(c, "manifest.json")))
+        for file in ["demo-cards.json", "demo-cards.md"] {
+            #expect(try LinkageBatchFixture.read(a, file) == (try LinkageBatchFixture.read(b, file)), "\(file)")
+        }
     }
 
     @Test("too few people or a bad municipality code is refused")

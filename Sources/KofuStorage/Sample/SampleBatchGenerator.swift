@@ -16,6 +16,63 @@ public enum SampleBatchError: Error, CustomStringConvertible {
     }
 }
 
+/// What Kofu must answer to one kiosk request: a certificate (201), or a refusal with its public code (422).
+public enum SampleDemoOutcome: Sendable, Hashable, CustomStringConvertible {
+    case issued
+    case refused(RefusalCode)
+
+    public var description: String {
+        switch self {
+        case .issued: "issued"
+        case .refused(let code): "refused \(code.rawValue)"
+        }
+    }
+}
+
+/// One kiosk request for a demo card and the answer it must get.
+public struct SampleDemoExpectation: Sendable, Codable, Hashable {
+    public var kind: CertificateKind
+    public var fiscalYear: Int
+    /// For `vehicle_inspection`, the plate to send: the card's own vehicle, or one nobody on file has.
+    public var vehiclePlate: String?
+    public var outcome: SampleDemoOutcome
+
+    public init(kind: CertificateKind, fiscalYear: Int, vehiclePlate: String?, outcome: SampleDemoOutcome) {
+        self.kind = kind; self.fiscalYear = fiscalYear; self.vehiclePlate = vehiclePlate; self.outcome = outcome
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, fiscalYear = "fiscal_year", vehiclePlate = "vehicle_plate", outcome, errorCode = "error_code"
+    }
+
+    /// `"outcome": "issued"`, or `"outcome": "refused"` with the kiosk's `error.code` as `error_code`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(CertificateKind.self, forKey: .kind)
+        fiscalYear = try c.decode(Int.self, forKey: .fiscalYear)
+        vehiclePlate = try c.decodeIfPresent(String.self, forKey: .vehiclePlate)
+        switch try c.decode(String.self, forKey: .outcome) {
+        case "issued": outcome = .issued
+        case "refused": outcome = .refused(try c.decode(RefusalCode.self, forKey: .errorCode))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .outcome, in: c, debugDescription: "outcome \(other) is neither issued nor refused")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(fiscalYear, forKey: .fiscalYear)
+        try c.encodeIfPresent(vehiclePlate, forKey: .vehiclePlate)
+        switch outcome {
+        case .issued: try c.encode("issued", forKey: .outcome)
+        case .refused(let code):
+            try c.encode("refused", forKey: .outcome)
+            try c.encode(code, forKey: .errorCode)
+        }
+    }
+}
+
 /// One card serial that demonstrates one case (DOMAIN.md §2), for people and end-to-end tests.
 public struct SampleDemoCard: Sendable, Codable, Hashable {
     /// Stable case name, e.g. `ordinary`, `moved_out`, `unpaid_past_due`.
@@ -24,15 +81,14 @@ public struct SampleDemoCard: Sendable, Codable, Hashable {
     public var cardSerial: String
     /// The person behind it (宛名番号).
     public var addresseeID: String
-    /// `issuable` (all four certificate kinds for the listed years), `refused` (every kiosk request),
-    /// `refused_tax_payment` (納税証明書 and 継続検査用 refused, the others issuable), `refused_vehicle`
-    /// (only 継続検査用 refused).
-    public var expectation: String
     /// What the case shows.
     public var description: String
+    /// Every certificate kind in the latest fiscal year (and, where the case lies in an earlier year, in that
+    /// year too), each with the answer Kofu must give.
+    public var expectations: [SampleDemoExpectation]
 
     enum CodingKeys: String, CodingKey {
-        case caseName = "case", cardSerial = "card_serial", addresseeID = "addressee_id", expectation, description
+        case caseName = "case", cardSerial = "card_serial", addresseeID = "addressee_id", description, expectations
     }
 }
 
@@ -114,47 +170,111 @@ public struct SampleBatchGenerator: Sendable {
             }
         }
 
-        var expectation: String {
-            switch self {
-            case .ordinary, .endedSupportMeasure, .nonTaxed, .born19890107, .born19890108, .born20190430, .born20190501,
-                 .manyInstallments:
-                "issuable"
-            case .unpaidPastDue, .provisionalPayment: "refused_tax_payment"
-            case .vehicleUnpaid, .vehicleProvisional: "refused_vehicle"
-            default: "refused"
-            }
-        }
-
         var description: String {
             switch self {
-            case .ordinary: "resident, taxed, everything paid, one light vehicle paid: every certificate issues"
+            case .ordinary: "resident, taxed, everything paid, one light vehicle paid: every certificate issues but 非課税証明書 (taxed)"
             case .movedOut: "転出 (moved_out a month ago): refused, 住記消除"
             case .deceased: "死亡 (deceased): refused, 住記消除"
             case .movedInToday: "転入 today (status_date = today): refused"
             case .supportMeasure: "DV等支援措置 in force: refused"
             case .issuanceStop: "証明発行停止 in force: refused"
             case .counterOnly: "counter_only restriction in force: refused at the kiosk"
-            case .endedSupportMeasure: "a support measure that ended 30 days ago: issuable"
-            case .unpaidPastDue: "an installment of last fiscal year unpaid past its due date: 納税証明書 refused"
-            case .provisionalPayment: "last installment paid 2 days ago, only 速報 (provisional): 納税証明書 refused"
-            case .nonTaxed: "非課税 every year: 非課税証明書 issues, 納税証明書 shows no tax"
-            case .rareKanjiName: "surname with 𠮷 (U+20BB7): refused unless the certificate font has the glyph"
-            case .born19890107: "born 昭和64年1月7日 (last day of Shōwa)"
-            case .born19890108: "born 平成元年1月8日 (first day of Heisei)"
-            case .born20190430: "born 平成31年4月30日 (last day of Heisei)"
-            case .born20190501: "born 令和元年5月1日 (first day of Reiwa)"
+            case .endedSupportMeasure: "a support measure that ended 30 days ago, taxed salary earner: issues like anyone taxed"
+            case .unpaidPastDue: "an installment of last fiscal year unpaid past its due date: that year's 納税証明書 refused"
+            case .provisionalPayment: "last installment of last fiscal year paid 2 days ago, only 速報 (provisional): that year's 納税証明書 refused"
+            case .nonTaxed: "非課税 every year, nothing levied: 非課税証明書 and 所得・課税証明書 issue, 納税証明書 has nothing to certify"
+            case .rareKanjiName: "surname with 𠮷 (U+20BB7), which the bundled font lacks: refused (外字)"
+            case .born19890107: "born 昭和64年1月7日 (last day of Shōwa), taxed salary earner"
+            case .born19890108: "born 平成元年1月8日 (first day of Heisei), taxed salary earner"
+            case .born20190430: "born 平成31年4月30日 (last day of Heisei), a child: 非課税, nothing levied"
+            case .born20190501: "born 令和元年5月1日 (first day of Reiwa), a child: 非課税, nothing levied"
             case .revokedCard: "card certificate revoked (失効): refused"
             case .expiredCard: "card certificate expired 10 days ago: refused"
             case .unknownCard: "card serial not in cards.csv: refused"
-            case .manyInstallments: "5 tax items x 12 installments in the latest fiscal year, all paid: long 納税証明書"
+            case .manyInstallments: "5 tax items x 12 installments in the latest fiscal year, all paid when due: long 納税証明書"
             case .vehicleUnpaid: "light vehicle tax of the latest year unpaid: 継続検査用 refused"
             case .vehicleProvisional: "light vehicle tax paid, only provisional: 継続検査用 refused"
-            case .nonResident: "住登外 (non_resident, on file for tax only): refused"
+            case .nonResident: "住登外 (non_resident, on file for tax only, no card here)"
             }
         }
 
-        /// Whether the person has a card in cards.csv (unknown_card deliberately has none).
-        var hasCard: Bool { self != .unknownCard }
+        /// What Kofu must answer for this card, kind by kind: for the latest fiscal year (`yearsBack` 0) and,
+        /// where the case lies in an earlier year, for that year. Written by hand from the data this persona is
+        /// given below — never computed by the refusal rules, which the demo-card test checks against it.
+        var intent: [(yearsBack: Int, answers: KindAnswers)] {
+            let ok = SampleDemoOutcome.issued
+            let notAssessed = SampleDemoOutcome.refused(.notAssessed)
+            let noVehicle = SampleDemoOutcome.refused(.noVehicle)
+            // A resident taxed on a salary, without a vehicle: 非課税証明書 is for the non-taxed only.
+            let taxedWithoutVehicle = KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: noVehicle)
+            // Non-taxed with nothing levied: no 納税証明書 to issue (課税なし certificates are not issued at the kiosk).
+            let nonTaxedNothingLevied = KindAnswers(taxPayment: notAssessed, incomeTaxation: ok, nonTaxation: ok, vehicleInspection: noVehicle)
+            switch self {
+            case .ordinary, .manyInstallments:
+                return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: ok))]
+            case .movedOut, .deceased, .movedInToday, .supportMeasure, .issuanceStop, .counterOnly, .rareKanjiName:
+                return [(0, .all(.refused(.counterOnly)))]
+            case .revokedCard, .expiredCard, .unknownCard:
+                return [(0, .all(.refused(.cardNotRegistered)))]
+            case .endedSupportMeasure, .born19890107, .born19890108:
+                return [(0, taxedWithoutVehicle)]
+            case .nonTaxed, .born20190430, .born20190501:
+                return [(0, nonTaxedNothingLevied)]
+            case .unpaidPastDue:
+                return [(0, taxedWithoutVehicle),
+                        (1, KindAnswers(taxPayment: .refused(.unpaidTax), incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: noVehicle))]
+            case .provisionalPayment:
+                return [(0, taxedWithoutVehicle),
+                        (1, KindAnswers(taxPayment: .refused(.paymentUnconfirmed), incomeTaxation: ok, nonTaxation: notAssessed,
+                                        vehicleInspection: noVehicle))]
+            case .vehicleUnpaid:
+                return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: .refused(.unpaidTax)))]
+            case .vehicleProvisional:
+                return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed,
+                                        vehicleInspection: .refused(.paymentUnconfirmed)))]
+            case .nonResident:
+                // Not a demo card: 住登外 people hold no card here.
+                return []
+            }
+        }
+
+        /// Whether the person has a card in cards.csv (unknown_card deliberately has none, nor has non_resident).
+        var hasCard: Bool { self != .unknownCard && self != .nonResident }
+
+        /// Whether the case is listed in the demo files (non_resident has no card to present).
+        var isListed: Bool { self != .nonResident }
+    }
+
+    /// The intended answer for each certificate kind in one fiscal year.
+    struct KindAnswers {
+        var taxPayment: SampleDemoOutcome
+        var incomeTaxation: SampleDemoOutcome
+        var nonTaxation: SampleDemoOutcome
+        var vehicleInspection: SampleDemoOutcome
+
+        static func all(_ outcome: SampleDemoOutcome) -> KindAnswers {
+            KindAnswers(taxPayment: outcome, incomeTaxation: outcome, nonTaxation: outcome, vehicleInspection: outcome)
+        }
+
+        subscript(kind: CertificateKind) -> SampleDemoOutcome {
+            switch kind {
+            case .taxPayment: taxPayment
+            case .incomeTaxation: incomeTaxation
+            case .nonTaxation: nonTaxation
+            case .vehicleInspection: vehicleInspection
+            }
+        }
+    }
+
+    /// The expectations of a listed card: every kind in each year of the persona's intent. `plate` is the
+    /// person's own vehicle, or one that no one on file has.
+    static func expectations(_ persona: Persona, latestYear: Int, plate: String) -> [SampleDemoExpectation] {
+        persona.intent.flatMap { yearsBack, answers in
+            CertificateKind.allCases.map { kind in
+                SampleDemoExpectation(kind: kind, fiscalYear: latestYear - yearsBack,
+                                      vehiclePlate: kind == .vehicleInspection ? plate : nil, outcome: answers[kind])
+            }
+        }
     }
 
     /// The minimum `people`: one per edge case.
@@ -241,7 +361,9 @@ private struct SampleRun {
             case .born19890108: birth = SampleDate(y: 1989, m: 1, d: 8)
             case .born20190430: birth = SampleDate(y: 2019, m: 4, d: 30)
             case .born20190501: birth = SampleDate(y: 2019, m: 5, d: 1)
-            case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional:
+            // Adults of working age: taxed on a salary, as their intent says.
+            case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional,
+                 .endedSupportMeasure:
                 birth = date(todayDay - rng.int(30 * 365...60 * 365))
             case .nonTaxed: birth = date(todayDay - rng.int(70 * 365...85 * 365))
             default: birth = date(todayDay - rng.int(0...95 * 365))
@@ -276,11 +398,7 @@ private struct SampleRun {
             // Card
             let serial = SampleBatchGenerator.cardSerial(seed: g.seed, index: index)
             if let persona {
-                if persona != .nonResident {
-                    demo.append(SampleDemoCard(caseName: persona.caseName, cardSerial: serial, addresseeID: idText,
-                                               expectation: persona.expectation, description: persona.description))
-                }
-                if persona.hasCard, persona != .nonResident {
+                if persona.hasCard {
                     cards.text(serial)
                     cards.text(idText)
                     cards.date(date(persona == .expiredCard ? todayDay - 10 : todayDay + rng.int(200...1800)))
@@ -323,6 +441,14 @@ private struct SampleRun {
             let vehicleClass = rng.pick(SampleData.vehicleClasses)
             let plate = "\(place.plateRegion) \(rng.int(480...589)) \(rng.pick(SampleData.kanaForPlates)) \(rng.int(1...99))-\(rng.int(10...99))"
             let chassis = "HA\(rng.int(10...99))S-\(rng.int(100_000...999_999))"
+            if let persona, persona.isListed {
+                // Generated plates are numbered 480–589, so 999 is no one's: it asks for a vehicle not on file.
+                let requestPlate = hasVehicle ? plate : "\(place.plateRegion) 999 あ 99-99"
+                demo.append(SampleDemoCard(caseName: persona.caseName, cardSerial: serial, addresseeID: idText,
+                                           description: persona.description,
+                                           expectations: SampleBatchGenerator.expectations(persona, latestYear: years.last!,
+                                                                                           plate: requestPlate)))
+            }
             var notice = 0
             for year in years {
                 // Assessed where the person lived on 1 January of the year (賦課期日) and was born by then.
@@ -330,7 +456,8 @@ private struct SampleRun {
                 guard dayNumber(birth) < jan1 else { continue }
                 let isAdult = jan1 - dayNumber(birth) >= 16 * 365
                 var salary = 0, salaryNet = 0, pension = 0, pensionNet = 0, business = 0
-                if persona == .nonTaxed || !isAdult {
+                // The era-boundary children stay without income once 16 too, so their stated answers hold in any year.
+                if persona == .nonTaxed || persona == .born20190430 || persona == .born20190501 || !isAdult {
                     pension = persona == .nonTaxed ? 600_000 : 0
                 } else if jan1 - dayNumber(birth) >= 65 * 365 {
                     pension = rng.int(60...300) * 10_000
@@ -475,20 +602,7 @@ private struct SampleRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("demo-cards.json")))
-        var md = """
-            # Demo cards for batch \(batchID)
-
-            Municipality \(g.municipalityCode), generated for today = \(g.today.iso), fiscal years \(years.map(String.init).joined(separator: ", ")).
-            Fictional people. Present `card_serial` to the kiosk API; `expectation` says what Kofu must answer.
-            The same list is in `demo-cards.json` (for scripts and end-to-end tests).
-
-            | case | card_serial | addressee_id | expectation | what it shows |
-            |---|---|---|---|---|
-
-            """
-        for c in demo {
-            md += "| \(c.caseName) | `\(c.cardSerial)` | \(c.addresseeID) | \(c.expectation) | \(c.description) |\n"
-        }
+        let md = SampleBatchGenerator.demoCardsMarkdown(summary)
         try Data(md.utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("demo-cards.md")))
         return summary
     }
@@ -505,5 +619,57 @@ private struct SampleRun {
         default: deduction = 1_950_000
         }
         return max(0, income - deduction)
+    }
+}
+
+extension SampleBatchGenerator {
+    /// `demo-cards.md`: the cards, then per card and fiscal year what Kofu answers for each certificate kind.
+    public static func demoCardsMarkdown(_ summary: SampleBatchSummary) -> String {
+        let kinds = CertificateKind.allCases
+        var md = """
+            # Demo cards for batch \(summary.batchID)
+
+            Municipality \(summary.municipalityCode), generated for today = \(summary.today), fiscal years \(summary.fiscalYears.map(String.init).joined(separator: ", ")).
+            Fictional people. Present `card_serial` to the kiosk API with a certificate kind and the fiscal year of a row
+            below; 継続検査用 also needs the row's `vehicle_plate` (plates numbered 999 are on no one's file).
+            交付 means Kofu answers 201 with the certificate; 拒否 CODE means 422 with that `error.code`.
+            The same list is in `demo-cards.json` (for scripts and the DemoCards end-to-end test).
+
+            ## Cards
+
+            | case | card_serial | addressee_id | what it shows |
+            |---|---|---|---|
+
+            """
+        for c in summary.demoCards {
+            md += "| \(c.caseName) | `\(c.cardSerial)` | \(c.addresseeID) | \(c.description) |\n"
+        }
+        md += """
+
+            ## What Kofu answers
+
+            | case | card_serial | 年度 | \(kinds.map(\.title).joined(separator: " | ")) | vehicle_plate |
+            |---|---|---|\(String(repeating: "---|", count: kinds.count))---|
+
+            """
+        for c in summary.demoCards {
+            var years: [Int] = []
+            for e in c.expectations where !years.contains(e.fiscalYear) { years.append(e.fiscalYear) }
+            for year in years {
+                let row = c.expectations.filter { $0.fiscalYear == year }
+                let cells = kinds.map { kind in row.first { $0.kind == kind }.map { cell($0.outcome) } ?? "—" }
+                let plate = row.first { $0.kind == .vehicleInspection }?.vehiclePlate.map { "`\($0)`" } ?? "—"
+                md += "| \(c.caseName) | `\(c.cardSerial)` | \(year) (\(FiscalYear(year).japaneseLabel)) | "
+                    + cells.joined(separator: " | ") + " | \(plate) |\n"
+            }
+        }
+        return md
+    }
+
+    private static func cell(_ outcome: SampleDemoOutcome) -> String {
+        switch outcome {
+        case .issued: "交付"
+        case .refused(let code): "拒否 \(code.rawValue)"
+        }
     }
 }
