@@ -79,6 +79,7 @@ let package = Package(
             "KofuDomain", "KofuConfig", "KofuCrypto", "KofuRendering", "KofuSeal", "KofuStorage", "KofuServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
 
         .testTarget(name: "KofuCryptoTests", dependencies: ["KofuCrypto"], swiftSettings: swiftSettings),

@@ -131,11 +131,15 @@ start_server() {
   SERVER_LOG=$name
   SERVER_ENV=("$@")
   PORT=$(free_port) || fail "no free loopback port"
+  STAFF_PORT=$(free_port) || fail "no free loopback port"
   env SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-interactive=no,timeout=10s,threads=crashed}" \
     KOFU_DATA_DIR="$DIR" KOFU_HTTP_HOST=127.0.0.1 KOFU_HTTP_PORT="$PORT" KOFU_ISSUANCE_SERVICE_HOURS=00:00-24:00 \
+    KOFU_STAFF_PORT="$STAFF_PORT" KOFU_PUBLIC_PORT=0 \
     KOFU_ISSUANCE_CLOSED_DAYS= "$@" "$BIN" serve >> "$DIR/$name.log" 2>&1 &
   SERVER_PID=$!
   URL="http://127.0.0.1:$PORT"
+  # /metrics is served on the staff listener.
+  STAFF_URL="http://127.0.0.1:$STAFF_PORT"
   for _ in $(seq 1 120); do
     kill -0 "$SERVER_PID" 2>/dev/null || fail "kofu serve exited during start (see $DIR/$name.log)"
     curl -fsS -o /dev/null --max-time 2 "$URL/readyz" 2>/dev/null && return 0
@@ -159,7 +163,7 @@ smoke_test() {
 }
 
 # --- measurement helpers -----------------------------------------------------------------------------------
-scrape() { curl -fsS --max-time 10 "$URL/metrics" > "$1" 2>/dev/null || : > "$1"; }
+scrape() { curl -fsS --max-time 10 "$STAFF_URL/metrics" > "$1" 2>/dev/null || : > "$1"; }
 
 # counter_delta <before> <after> <metric line prefix, fixed string> : sum of matching samples, after - before
 counter_delta() {

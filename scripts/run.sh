@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Kofu, makes a seal key and a sample linkage batch on first run, imports it
-# into the embedded SQLite database and starts the server at http://127.0.0.1:8080, ready for kiosk requests.
+# into the embedded SQLite database and starts the server: kiosk API on http://127.0.0.1:8080, staff pages on
+# :8081, public verification on :8082 (printed at start), ready for kiosk requests.
 # The demo keeps the kiosk service open around the clock (KOFU_ISSUANCE_SERVICE_HOURS below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,11 @@ if [ ! -f "$batch/manifest.json" ] || [ "$(cat "$KOFU_DATA_DIR/.sample-day" 2>/d
 fi
 "$kofu" import "$batch"
 echo "Demo cards (which card serial shows which case, and what each certificate kind gets): $batch/demo-cards.md" >&2
+host=${KOFU_HTTP_HOST:-127.0.0.1}
+cat >&2 <<URLS
+Kofu listens on three surfaces:
+  kiosk API (certificate center):  http://$host:${KOFU_HTTP_PORT:-8080}/kiosk/v1/issuances
+  staff pages (city hall):         http://${KOFU_STAFF_HOST:-127.0.0.1}:${KOFU_STAFF_PORT:-8081}/staff
+  public verification:             http://${KOFU_PUBLIC_HOST:-127.0.0.1}:${KOFU_PUBLIC_PORT:-8082}/verify
+URLS
 exec "$kofu" serve

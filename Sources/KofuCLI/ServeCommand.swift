@@ -4,6 +4,7 @@ import Hummingbird
 import KofuConfig
 import KofuServer
 import Logging
+import ServiceLifecycle
 
 /// `kofu serve`: the kiosk API, verification, staff and operator pages.
 struct ServeCommand: AsyncParsableCommand {
@@ -15,13 +16,25 @@ struct ServeCommand: AsyncParsableCommand {
         let config = try KofuConfiguration.load()
         var logger = Logger(label: "kofu")
         logger.logLevel = Logger.Level(rawValue: config.values.string("log.level", default: "info")) ?? .info
+        let listeners = try config.listeners()
         let services = try await KofuServices.open(config, logger: logger)
-        let app = try buildApplication(services, host: config.httpHost, port: config.httpPort, logger: logger)
-        logger.notice("kofu listening", metadata: ["address": "\(config.httpHost):\(config.httpPort)",
-                                                    "mutual_tls": "\(config.mutualTLS)",
-                                                    "municipality": "\(config.municipality.code)"])
+        let apps: [KofuApplication]
         do {
-            try await app.runService()
+            apps = try buildApplications(services, logger: logger)
+        } catch {
+            await services.close()
+            throw error
+        }
+        for listener in listeners {
+            logger.notice("kofu listening", metadata: ["surface": "\(listener.surface.rawValue)", "url": "\(listener.url)",
+                                                        "mutual_tls": "\(listener.clientCA != nil)",
+                                                        "municipality": "\(config.municipality.code)"])
+        }
+        // One process, one listener per surface; SIGTERM / SIGINT stop them all gracefully.
+        let group = ServiceGroup(configuration: .init(services: apps.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
         } catch is CancellationError {
             // SIGTERM / SIGINT: a graceful stop, not an error.
         } catch {

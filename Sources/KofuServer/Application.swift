@@ -44,7 +44,12 @@ public struct KofuRequestContext: StaffRequestContext {
     public var requestID: String = ""
     /// The signed-in staff member on `/staff` routes.
     public var staff: StaffUser?
-    public init(source: Source) { coreContext = .init(source: source) }
+    /// The peer's IP address (for the staff listener's allowlist).
+    public var remoteIP: String?
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        remoteIP = source.channel.remoteAddress?.ipAddress
+    }
 }
 
 /// The process-wide Prometheus registry behind swift-metrics (bootstrapped once).
@@ -59,33 +64,73 @@ public enum KofuMetrics {
     public static func bootstrap() { _ = registry }
 }
 
-/// Builds the whole HTTP application. `serve` and the tests start Kofu the same way. With `tls.*` set it
-/// serves HTTPS and accepts only clients whose certificate chains to `tls.client_ca` (the certificate
-/// center); otherwise plain HTTP, which the configuration allows on loopback only.
+/// The application type every Kofu listener is.
+public typealias KofuApplication = Application<RouterResponder<KofuRequestContext>>
+
+/// Builds one application serving every surface on one listener, with the kiosk's TLS settings: what tests
+/// and the single-port development setups use. `serve` and the tests build routers the same way
+/// (`buildApplication(_:listener:surfaces:…)`); only the split across listeners differs.
 public func buildApplication(_ services: KofuServices, host: String, port: Int,
-                             logger: Logger = Logger(label: "kofu")) throws -> some ApplicationProtocol {
+                             logger: Logger = Logger(label: "kofu")) throws -> KofuApplication {
+    let config = services.configuration
+    let listener = ListenerSettings(surface: .kiosk, host: host, port: port, tlsCertificate: config.tlsCertificate,
+                                    tlsKey: config.tlsKey, clientCA: config.tlsClientCA)
+    return try buildApplication(services, listener: listener, surfaces: Set(KofuSurface.allCases),
+                                runsBackgroundServices: true, logger: logger)
+}
+
+/// The applications `kofu serve` runs, one per listener (`ListenerSettings`): the kiosk (mutual TLS in
+/// production), staff and public verification. Background work (expiry sweep, audit retention, seal key
+/// watch) runs once, with the kiosk listener.
+public func buildApplications(_ services: KofuServices, logger: Logger = Logger(label: "kofu")) throws -> [KofuApplication] {
+    try services.configuration.listeners().map { listener in
+        try buildApplication(services, listener: listener, surfaces: [listener.surface],
+                             runsBackgroundServices: listener.surface == .kiosk, logger: logger)
+    }
+}
+
+/// Builds the application for `surfaces` on `listener`. With a client CA (the kiosk) it serves HTTPS and
+/// accepts only clients whose certificate chains to it (the certificate center); with only a certificate,
+/// HTTPS for anyone; without, plain HTTP, which the configuration allows on loopback only.
+public func buildApplication(_ services: KofuServices, listener: ListenerSettings, surfaces: Set<KofuSurface>,
+                             runsBackgroundServices: Bool, logger: Logger = Logger(label: "kofu")) throws -> KofuApplication {
     KofuMetrics.bootstrap()
     let config = services.configuration
     let http = try config.httpSettings()
     let router = Router(context: KofuRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: RequestIDMiddleware())
+    if !listener.allow.isEmpty { router.add(middleware: AddressAllowlist(networks: listener.allow, logger: logger)) }
     router.add(middleware: UnmatchedRouteMiddleware(table: routes))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestBodyPolicy(logger: logger))
-    KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
-    OperationsController(services: services,
-                         metricsAccess: MetricsAccess(token: try http.metricsToken(), openWithoutToken: !config.mutualTLS))
-        .addRoutes(to: router)
-    VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
-        .addRoutes(to: router)
-    let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
-        .addRoutes(to: router.group("staff"))
-    OperatorController(services: services).addRoutes(to: staff)
+    // /metrics lives with the staff surface; on a listener the certificate center reaches (mutual TLS) it is
+    // not served without a bearer token.
+    let metrics = surfaces.contains(.staff)
+        ? MetricsAccess(token: try http.metricsToken(), openWithoutToken: listener.clientCA == nil) : nil
+    OperationsController(services: services, metricsAccess: metrics).addRoutes(to: router, readiness: !surfaces.subtracting([.publicVerification]).isEmpty)
+    if surfaces.contains(.kiosk) {
+        KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
+    }
+    if surfaces.contains(.publicVerification) {
+        VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
+            .addRoutes(to: router)
+    }
+    if surfaces.contains(.staff) {
+        let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
+            .addRoutes(to: router.group("staff"))
+        OperatorController(services: services).addRoutes(to: staff)
+    }
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 
-    let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
-    let retention = AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger)
+    var background: [any Service] = []
+    if runsBackgroundServices {
+        background = [
+            ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger),
+            AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger),
+            SealKeyWatcher(keys: services.sealKeys, interval: .seconds(5), logger: logger),
+        ]
+    }
     // Slow clients: Hummingbird's idle timeout closes a connection that sends nothing; the guard bounds the
     // time to send a request's headers and body; the connection cap bounds how many sockets one can hold.
     let channel = HTTP1Channel.Configuration(
@@ -93,20 +138,37 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
                                                             logger: logger),
         idleTimeout: .seconds(Int64(http.idleTimeout)))
     var server: HTTPServerBuilder = .http1(configuration: channel)
-    if let cert = config.tlsCertificate, let key = config.tlsKey, let ca = config.tlsClientCA {
+    if let cert = listener.tlsCertificate, let key = listener.tlsKey {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-        tls.certificateVerification = .noHostnameVerification
-        tls.trustRoots = .file(ca)
         tls.minimumTLSVersion = .tlsv12
+        if let ca = listener.clientCA {
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(ca)
+        }
         server = try .tls(.http1(configuration: channel), tlsConfiguration: tls)
     }
     return Application(router: router, server: server,
-                       configuration: .init(address: .hostname(host, port: port), serverName: "kofu",
+                       configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: "kofu",
                                             availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
-                       services: [sweeper, retention, SealKeyWatcher(keys: services.sealKeys, interval: .seconds(5), logger: logger)],
+                       services: background,
                        logger: logger)
+}
+
+/// Serves only peers whose address is in the listener's allowlist (`staff.allow`); others get 403.
+struct AddressAllowlist: RouterMiddleware {
+    typealias Context = KofuRequestContext
+    let networks: [IPNetwork]
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let ip = context.remoteIP, networks.contains(where: { $0.contains(ip) }) {
+            return try await next(request, context)
+        }
+        logger.notice("request refused: address not allowed", metadata: ["peer": "\(context.remoteIP ?? "unknown")"])
+        return KioskJSON.error(.forbidden, code: "FORBIDDEN", message: "この端末からは利用できません。")
+    }
 }
 
 /// Echoes the kiosk's `X-Request-Id` (or a new one) on every response, errors included.

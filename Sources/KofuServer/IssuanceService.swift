@@ -134,7 +134,7 @@ public struct IssuanceService: Sendable {
         let new = NewIssuance(id: issuanceID, requestID: request.requestID, requestDigest: request.digest, channel: .kiosk,
                               nodeID: settings.nodeID, kind: kind, fiscalYear: request.certificate.fiscalYear.year,
                               addresseeID: context.person?.addresseeID.value, copies: request.certificate.copies,
-                              feeYen: settings.fees[kind] ?? 0, terminal: request.terminal)
+                              feeYen: feePerCopy(kind) * request.certificate.copies, terminal: request.terminal)
 
         if let refusal = eligibility.evaluate(context) {
             _ = try await ledger.recordRefusal(new, refusal: refusal, at: now,
@@ -150,7 +150,7 @@ public struct IssuanceService: Sendable {
             try Task.checkCancellation()
             let certificates = numbers.map { number in
                 Certificate(number: number, issueDate: today, fiscalYear: request.certificate.fiscalYear, person: context.person!,
-                            municipality: municipality, body: body(for: context, today: today), feeYen: new.feeYen)
+                            municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy(kind))
             }
             let documents = try certificates.map { (certificate: $0, qrText: try sealer.sealText(for: $0)) }
             let renderStart = clock.now()
@@ -178,6 +178,9 @@ public struct IssuanceService: Sendable {
             throw KioskError.internalFailure
         }
     }
+
+    /// The fee of one copy; each copy prints its own fee and the ledger records fee × copies.
+    func feePerCopy(_ kind: CertificateKind) -> Int { settings.fees[kind] ?? 0 }
 
     /// A short reason without personal data: the error's type and case, never its payload.
     static func failureDetail(_ error: any Error) -> String {

@@ -7,14 +7,15 @@ import KofuStorage
 /// Health, readiness and Prometheus metrics for operators and their monitoring.
 struct OperationsController: Sendable {
     let services: KofuServices
-    /// Who may read `/metrics` on this listener.
-    let metricsAccess: MetricsAccess
+    /// Who may read `/metrics` on this listener (nil: not served here).
+    let metricsAccess: MetricsAccess?
 
-    func addRoutes(to router: Router<KofuRequestContext>) {
+    func addRoutes(to router: Router<KofuRequestContext>, readiness: Bool) {
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        router.get("readyz") { _, _ in await self.ready() }
+        if readiness { router.get("readyz") { _, _ in await self.ready() } }
+        guard let metricsAccess else { return }
         router.get("metrics") { request, _ in
             if let refused = metricsAccess.refusal(request) { return refused }
             let text = KofuMetrics.registry.emitToBuffer()

@@ -32,6 +32,9 @@ import Testing
         for (k, v) in h.environment { env[k] = v }
         env["KOFU_HTTP_PORT"] = String(port)
         env["KOFU_CONFIG"] = "\(KioskHarness.packageRoot)/config/kofu.yaml"
+        // The staff and public listeners on ports of their own choosing, so test servers never collide.
+        env["KOFU_STAFF_PORT"] = "0"
+        env["KOFU_PUBLIC_PORT"] = "0"
         for (k, v) in extra { env[k] = v }
         p.environment = env
         _ = FileManager.default.createFile(atPath: log, contents: nil)

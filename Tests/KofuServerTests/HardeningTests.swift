@@ -444,3 +444,27 @@ struct HardeningTests {
         }
     }
 }
+
+/// Issue #12 (fees): a fee is per copy — two copies record twice the fee, and each page prints one copy's.
+@Suite("Fees per copy")
+struct FeePerCopyTests {
+    @Test func twoCopiesRecordTwiceTheFee() async throws {
+        let h = try await KioskHarness.make(people: 30)
+        defer { Task { await h.cleanUp() } }
+        try await h.withLiveServer { client, services in
+            var headers = Kiosk.jsonHeaders
+            headers[.accept] = "application/pdf"
+            let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
+                                             body: Kiosk.issueBody("FEE-2", card: h.card("ordinary"), kind: "income_taxation",
+                                                                   year: h.latestYear, copies: 2))
+            #expect(r.status == .created)
+            #expect(r.headers[HTTPField.Name("Kofu-Fee-Yen")!] == "600")
+            let pdf = Array(buffer: r.body)
+            for page in 1...2 {
+                let text = PDFTools.compact(try PDFTools.text(pdf, page: page))
+                #expect(text.contains("手数料300円") && !text.contains("600"), "page \(page): \(text)")
+            }
+            #expect(try await services.issuance.ledger.get(requestID: "FEE-2")?.feeYen == 600)
+        }
+    }
+}
