@@ -9,6 +9,11 @@ public struct IssuanceSettings: Sendable, Hashable {
     public var closedDays: [ClosedDays]
     /// Fees in yen per kind (`issuance.fee_tax_payment` …); the vehicle inspection certificate is free.
     public var fees: [CertificateKind: Int]
+    /// Counter (窓口) fees per copy in yen (`counter.fee_<kind>`, default 300; the vehicle certificate is free).
+    public var counterFees: [CertificateKind: Int] = [:]
+    /// How long a restricted counter issuance may wait for a second staff member's approval
+    /// (`counter.approval_minutes`, default 30).
+    public var counterApprovalMinutes: Int = 30
     /// How long a ready document waits for `delivered` (`issuance.delivery_ttl_seconds`, default 600).
     public var deliveryTTLSeconds: Int
     /// Renders running at once (`issuance.max_concurrent_renders`, default: cores).
@@ -83,8 +88,12 @@ extension KofuConfiguration {
         for kind in CertificateKind.allCases {
             fees[kind] = kind == .vehicleInspection ? 0 : try v.int("issuance.fee_\(kind.rawValue)", default: 300, range: 0...100_000)
         }
+        var counterFees: [CertificateKind: Int] = [:]
+        for kind in CertificateKind.allCases {
+            counterFees[kind] = kind == .vehicleInspection ? 0 : try v.int("counter.fee_\(kind.rawValue)", default: 300, range: 0...100_000)
+        }
         let cores = max(1, System.cores)
-        return IssuanceSettings(
+        var settings = IssuanceSettings(
             opensAtMinute: open, closesAtMinute: close, closedDays: closed, fees: fees,
             deliveryTTLSeconds: try v.int("issuance.delivery_ttl_seconds", default: 600, range: 1...86_400),
             maxConcurrentRenders: try v.int("issuance.max_concurrent_renders", default: cores, range: 1...256),
@@ -97,6 +106,9 @@ extension KofuConfiguration {
                 refuseProvisionalPayment: try v.bool("issuance.refuse_provisional_payment", default: true),
                 maxDataAgeHours: try v.int("issuance.max_data_age_hours", default: 48, range: 1...8760)),
             nodeID: v.string("node.id", default: System.hostName))
+        settings.counterFees = counterFees
+        settings.counterApprovalMinutes = try v.int("counter.approval_minutes", default: 30, range: 1...1440)
+        return settings
     }
 }
 

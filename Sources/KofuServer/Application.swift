@@ -23,6 +23,8 @@ public struct KofuServices: Sendable {
     public var checkpointSigner: (any CheckpointSigner)?
     /// The seal keys in force (re-read after `kofu keys rotate`, see `SealKeyWatcher`).
     public var sealKeys: SealKeys
+    /// The counter (窓口): look-up, counter issuance, approvals, printing.
+    public var counter: CounterService
     public var auditRetentionYears: Int
 
     /// A verifier over the keyring in force.
@@ -120,6 +122,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
             .addRoutes(to: router.group("staff"))
         OperatorController(services: services).addRoutes(to: staff)
+        CounterController(counter: services.counter).addRoutes(to: staff)
     }
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 

@@ -145,12 +145,23 @@ public struct IssuanceService: Sendable {
             throw KioskError.refused(refusal.code)
         }
 
+        let produced = try await produce(new, context: context, today: today, now: now, feePerCopy: feePerCopy(kind),
+                                         actor: .kioskCenter, action: .kioskIssue)
+        return Issued(record: produced.record, pdf: wantPDF ? produced.pdf : nil)
+    }
+
+    /// Numbers, certificates, seals, one PDF, the spool and `ready`: what every channel does once a request may
+    /// be issued. On any failure the request is aborted as a whole: whatever exists is wiped, its numbers void.
+    func produce(_ new: NewIssuance, context: EligibilityContext, today: LocalDate, now: Date, feePerCopy: Int,
+                 actor: AuditActor, action: AuditAction) async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
+        let issuanceID = new.id
+        let kind = new.kind
         let numbers = try await ledger.begin(new, numberYear: today.year, at: now)
         do {
             try Task.checkCancellation()
             let certificates = numbers.map { number in
-                Certificate(number: number, issueDate: today, fiscalYear: request.certificate.fiscalYear, person: context.person!,
-                            municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy(kind))
+                Certificate(number: number, issueDate: today, fiscalYear: context.request.fiscalYear, person: context.person!,
+                            municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy)
             }
             let documents = try certificates.map { (certificate: $0, qrText: try sealer.sealText(for: $0)) }
             let renderStart = clock.now()
@@ -161,26 +172,29 @@ public struct IssuanceService: Sendable {
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
             guard let record = try await ledger.markReady(
                 id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf), expiresAt: expires,
-                at: clock.now(), also: audit.within(.kioskCenter, .kioskIssue, .issuance(issuanceID), .success,
+                at: clock.now(), also: audit.within(actor, action, .issuance(issuanceID), .success,
                                                     numbers.map(\.value).joined(separator: ","))) else {
                 await spool.wipe(id: issuanceID)
                 throw KioskError.internalFailure
             }
             Metrics.issued(kind)
-            return Issued(record: record, pdf: wantPDF ? rendered.pdf : nil)
+            return (record, rendered.pdf)
         } catch {
             // Abort the request as a whole: wipe whatever exists, void its numbers.
             await spool.wipe(id: issuanceID)
             _ = try? await ledger.finish(id: issuanceID, as: .failed, detail: Self.failureDetail(error), at: clock.now())
             Metrics.failed.increment()
             logger.error("issuance failed", metadata: ["issuance_id": "\(issuanceID)", "error": "\(Self.failureDetail(error))"])
-            try? await audit.record(.system, .kioskIssue, .issuance(issuanceID), .failure, Self.failureDetail(error))
+            try? await audit.record(.system, action, .issuance(issuanceID), .failure, Self.failureDetail(error))
             throw KioskError.internalFailure
         }
     }
 
     /// The fee of one copy; each copy prints its own fee and the ledger records fee × copies.
     func feePerCopy(_ kind: CertificateKind) -> Int { settings.fees[kind] ?? 0 }
+
+    /// The counter's fee of one copy (`counter.fee_<kind>`).
+    func counterFeePerCopy(_ kind: CertificateKind) -> Int { settings.counterFees[kind] ?? 0 }
 
     /// A short reason without personal data: the error's type and case, never its payload.
     static func failureDetail(_ error: any Error) -> String {
@@ -236,7 +250,7 @@ public struct IssuanceService: Sendable {
 
     // MARK: - eligibility data
 
-    private func gatherContext(_ request: CertificateRequest, today: LocalDate, now: Date) async throws -> EligibilityContext {
+    func gatherContext(_ request: CertificateRequest, today: LocalDate, now: Date) async throws -> EligibilityContext {
         let holder = try await taxData.holder(cardSerial: request.cardSerial, kind: request.kind, year: request.fiscalYear)
         let held = try await loadedData.years()
         var ages: [String: Double] = [:]
@@ -252,7 +266,7 @@ public struct IssuanceService: Sendable {
     }
 
     /// The certificate body from the data that passed eligibility.
-    private func body(for c: EligibilityContext, today: LocalDate) -> CertificateBody {
+    func body(for c: EligibilityContext, today: LocalDate) -> CertificateBody {
         switch c.request.kind {
         case .taxPayment:
             let grouped = Dictionary(grouping: c.selectedLevies, by: \.taxItem)
@@ -273,7 +287,8 @@ public struct IssuanceService: Sendable {
 
     /// The document while ready; `gone` once delivered, cancelled or expired.
     public func document(id: String) async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
-        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        // A counter issuance is never the kiosk's to fetch, deliver or cancel.
+        guard let record = try await ledger.get(id: id), record.status != .refused, record.channel == .kiosk else { throw KioskError.notFound }
         guard record.status == .ready else { throw record.status == .rendering ? KioskError.notFound : KioskError.gone }
         let pdf: [UInt8]
         do {
@@ -289,7 +304,7 @@ public struct IssuanceService: Sendable {
 
     /// `delivered`: the kiosk printed it; wipe at once. Idempotent.
     public func delivered(id: String) async throws -> IssuanceRecord {
-        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        guard let record = try await ledger.get(id: id), record.status != .refused, record.channel == .kiosk else { throw KioskError.notFound }
         switch record.status {
         case .delivered: return record
         case .ready:
@@ -317,7 +332,7 @@ public struct IssuanceService: Sendable {
 
     /// `cancel`: wipe, numbers void. Idempotent.
     public func cancel(id: String, reason: String) async throws -> IssuanceRecord {
-        guard let record = try await ledger.get(id: id), record.status != .refused else { throw KioskError.notFound }
+        guard let record = try await ledger.get(id: id), record.status != .refused, record.channel == .kiosk else { throw KioskError.notFound }
         switch record.status {
         case .cancelled: return record
         case .ready, .rendering:

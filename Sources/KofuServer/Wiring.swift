@@ -48,6 +48,9 @@ extension KofuServices {
             logger.notice("spool recovery", metadata: ["wiped_files": "\(recovered.wipedFiles)", "voided_issuances": "\(recovered.voided)"])
         }
         return KofuServices(configuration: config, database: database, issuance: issuance, audit: audit, staffAuth: staffAuth,
-                            checkpointSigner: signer, sealKeys: sealKeys, auditRetentionYears: auth.auditRetentionYears)
+                            checkpointSigner: signer, sealKeys: sealKeys,
+                            counter: CounterService(issuance: issuance, database: database, audit: audit,
+                                                    approvalTimeLimit: TimeInterval(issuance.settings.counterApprovalMinutes * 60)),
+                            auditRetentionYears: auth.auditRetentionYears)
     }
 }

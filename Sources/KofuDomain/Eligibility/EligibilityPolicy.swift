@@ -18,6 +18,28 @@ public struct EligibilityPolicy: Sendable {
         ])
     }
 
+    /// The counter (窓口) rules: the clerk has checked the applicant's identity, so the card rules go, and a
+    /// person who moved out, died or moved in today may be served (the clerk judges from the registry). A
+    /// restriction in force does not refuse here: it needs a second staff member's approval
+    /// (`CounterApproval`). What cannot be printed right (外字) or certified from the data (stale data, years
+    /// not held, the kind's own conditions) is refused as at the kiosk.
+    public static var counter: EligibilityPolicy {
+        let person: [any RefusalRule] = [PersonKnownRule(), PrintableCharactersRule()]
+        func fresh(_ kind: CertificateKind) -> any RefusalRule { DataFreshnessRule(dataSets: dataSets(for: kind)) }
+        return EligibilityPolicy(rules: [
+            .taxPayment: person + [fresh(.taxPayment), RetentionRule(), LeviesPresentRule(), UnpaidPastDueRule(), ProvisionalPaymentRule()],
+            .incomeTaxation: person + [fresh(.incomeTaxation), RetentionRule(), AssessedRule()],
+            .nonTaxation: person + [fresh(.nonTaxation), RetentionRule(), NonTaxedRule()],
+            .vehicleInspection: person + [fresh(.vehicleInspection), RetentionRule(), VehiclePaidRule()],
+        ])
+    }
+
+    /// The restrictions that need a second staff member's approval before a counter issuance renders:
+    /// DV等支援措置 and 証明発行停止 (a plain 窓口限定 needs none — the counter is where it sends people).
+    public static func restrictionsNeedingApproval(_ restrictions: [Restriction], on day: LocalDate) -> [Restriction] {
+        restrictions.filter { $0.isActive(on: day) && $0.kind != .counterOnly }
+    }
+
     /// The linkage data sets every kind is issued from (who the person is, their card, their restrictions).
     public static let personDataSets = ["residents", "cards", "restrictions"]
 

@@ -17,6 +17,14 @@ public struct CardRegisteredRule: RefusalRule {
     }
 }
 
+/// At the counter there is no card: the person looked up must exist in the data.
+public struct PersonKnownRule: RefusalRule {
+    public init() {}
+    public func check(_ c: EligibilityContext) -> Refusal? {
+        c.person == nil ? Refusal(.cardNotRegistered, "person_unknown") : nil
+    }
+}
+
 /// 住記消除: a person who moved out, died or is not registered here goes to the counter.
 public struct ResidentStatusRule: RefusalRule {
     public init() {}
