@@ -10,6 +10,9 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import a daily linkage batch (manifest.json + CSV files); any problem rejects it untouched.",
         discussion: """
+            A batch must be extracted later than the data in force; an older one (or one imported before) is refused
+            unless --allow-older is given with --reason, a deliberate restore. The batch in force again is a no-op.
+            Every run is recorded in the audit log (action import) with the operating-system user and host.
             Problems are printed as file:line:column: message, one per line, on standard error (exit code 2).
             With --json a single JSON object goes to standard output instead: {"ok": true, "report": {…}} or
             {"ok": false, "problems": [{"file", "line", "column", "message"}], "stopped_at_cap": false}.
@@ -27,6 +30,18 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "Today's date YYYY-MM-DD for the retention window (default: today in Japan).")
     var today: String?
 
+    @Flag(help: "Restore deliberately: also apply a batch not newer than the data in force, or imported before (needs --reason).")
+    var allowOlder = false
+
+    @Option(help: "Why an older batch is restored (with --allow-older); recorded in the audit log. No personal data.")
+    var reason: String?
+
+    func validate() throws {
+        let text = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if allowOlder && text.isEmpty { throw ValidationError("--allow-older needs --reason TEXT saying why the older batch is restored") }
+        if !allowOlder && reason != nil { throw ValidationError("--reason is only used with --allow-older") }
+    }
+
     func run() async throws {
         let configuration = try KofuConfiguration.load(file: config)
         let settings = try configuration.retentionSettings()
@@ -34,12 +49,15 @@ struct ImportCommand: AsyncParsableCommand {
             throw ValidationError("give a batch directory or set linkage.batch_dir")
         }
         let day = try TaxDataCommandSupport.date(today)
+        let ordering: ImportOrdering = allowOlder
+            ? .allowOlder(reason: (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) : .newerOnly
         let database = try await TaxDataCommandSupport.open(configuration)
         let importer = LinkageImporter(database: database, municipalityCode: configuration.municipality.code,
                                        retention: RetentionWindow(years: settings.fiscalYears, today: day),
                                        maxProblems: settings.maxImportProblems)
         do {
-            let report = try await importer.importBatch(at: dir)
+            let audit = try CLIAudit.log(configuration, database: database)
+            let report = try await importer.importBatch(at: dir, ordering: ordering, audit: audit, actor: CLIAudit.actor)
             await database.close()
             if json {
                 try TaxDataCommandSupport.printJSON(ImportOutput(ok: true, report: report, problems: nil, stoppedAtCap: nil))
@@ -99,6 +117,7 @@ enum TaxDataCommandSupport {
     static func printJSON(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }

@@ -10,7 +10,8 @@ struct RolloverCommand: AsyncParsableCommand {
         abstract: "Fiscal-year update: keep the latest retention.fiscal_years years of tax data, erase the rest.",
         discussion: """
             Erased rows are overwritten (SQLite secure_delete), the WAL is checkpointed and truncated and the file
-            is rebuilt with VACUUM; on PostgreSQL the tables are rewritten with VACUUM FULL.
+            is rebuilt with VACUUM; on PostgreSQL the tables are rewritten with VACUUM FULL. Every run is recorded in
+            the audit log (action rollover) with the operating-system user and host.
             """)
 
     @Flag(help: "Machine-readable JSON output.")
@@ -29,8 +30,10 @@ struct RolloverCommand: AsyncParsableCommand {
         let database = try await TaxDataCommandSupport.open(configuration)
         let report: RolloverReport
         do {
+            let audit = try CLIAudit.log(configuration, database: database)
             report = try await TaxDataRollover(database: database,
-                                               retention: RetentionWindow(years: settings.fiscalYears, today: day)).run()
+                                               retention: RetentionWindow(years: settings.fiscalYears, today: day))
+                .run(audit: audit, actor: CLIAudit.actor)
             await database.close()
         } catch {
             await database.close()

@@ -9,6 +9,12 @@ public struct RolloverReport: Sendable, Codable, Hashable {
     public var erasedYears: [Int]
     /// Rows erased across assessments, levies and vehicles.
     public var erasedRows: Int
+
+    /// `kept=2026,2025,2024,2023 erased=2022,2021 rows=1234`, for the audit log.
+    public var auditReason: String {
+        func years(_ y: [Int]) -> String { y.isEmpty ? "none" : y.map(String.init).joined(separator: ",") }
+        return "kept=\(years(keptYears)) erased=\(years(erasedYears)) rows=\(erasedRows)"
+    }
 }
 
 /// 年度更新: keeps the latest N fiscal years and erases older ones so they cannot be recovered from the
@@ -45,6 +51,22 @@ public struct TaxDataRollover: Sendable {
         try await compact()
         let after = try await SQLTaxDataStore(database: database).heldFiscalYears().map(\.year)
         return RolloverReport(keptYears: after, erasedYears: before.filter { $0 < oldest }, erasedRows: erasedRows)
+    }
+
+    /// `run`, with one audit entry (action `rollover`): the years kept and erased and the rows erased, or a failure.
+    public func run(audit: AuditLog, actor: AuditActor) async throws -> RolloverReport {
+        let report: RolloverReport
+        do {
+            report = try await run()
+        } catch {
+            // The error is not recorded: a driver's message may quote a value.
+            try await audit.record(AuditEvent(actor: actor, action: .rollover, object: .other("fiscal_years", "oldest_kept_\(retention.oldest.year)"),
+                                              outcome: .failure, reason: "failed: error (see the command's output)"))
+            throw error
+        }
+        try await audit.record(AuditEvent(actor: actor, action: .rollover, object: .other("fiscal_years", "oldest_kept_\(retention.oldest.year)"),
+                                          reason: report.auditReason))
+        return report
     }
 
     /// Rewrites storage so erased rows leave no trace in the database files.

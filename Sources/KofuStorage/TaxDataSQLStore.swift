@@ -242,6 +242,10 @@ enum TaxDataTime {
 
     static func format(_ date: Date) -> String { seconds.format(date) }
 
+    /// Japan time with its offset, as batches state `extracted_at` (`2026-11-22T02:00:00+09:00`), for messages.
+    static func japan(_ date: Date) -> String { japanSeconds.format(date) }
+    private static let japanSeconds = Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: TimeZone(secondsFromGMT: 9 * 3600)!)
+
     static func parse(_ text: String) -> Date? {
         (try? seconds.parse(text)) ?? (try? fractional.parse(text))
     }

@@ -57,7 +57,7 @@ enum BadBatch: String, CaseIterable, CustomStringConvertible, Sendable {
             return ("cards.csv", 3, 1, "addressee_id: no such addressee in residents")
         case .duplicateKey:
             var text = String(decoding: try F.read(dir, "levies.csv"), as: UTF8.self)
-            text += "2026,000000000101,01,N2026-0001,2,1,1,2026-08-31,,confirmed\n"
+            text += "2026,000000000101,01,N2026-0001,2,1,1,2026-08-31,2026-08-31,confirmed\n"
             try F.write(dir, "levies.csv", Array(text.utf8))
             try F.rewriteManifest(dir, fields: ["batch_id": "bad-dup"], rows: ["levies.csv": 6])
             return ("levies.csv", 7, 6, "duplicate key (addressee_id, fiscal_year, tax_item, notice_no, installment)")
@@ -77,7 +77,8 @@ enum BadBatch: String, CaseIterable, CustomStringConvertible, Sendable {
             return ("restrictions.csv", 4, 14, "the file ends inside the quoted field that starts here")
         case .rowCountMismatch:
             try F.rewriteManifest(dir, fields: ["batch_id": "bad-rows"], rows: ["cards.csv": 4])
-            return ("cards.csv", 5, 1, "manifest.json lists 4 rows, the file has 3")
+            let p = try F.position(of: "\"rows\"", in: dir, "manifest.json", after: "\"cards.csv\"")
+            return ("manifest.json", p.line, p.column, "files.cards.csv.rows: the manifest lists 4 data rows, cards.csv has 3 (truncated file?)")
         case .invalidShiftJISByte:
             // A CP932 batch with a byte (0x80) that is not valid Shift_JIS in the middle of line 2's address.
             let sjis = F.fixturesDirectory + "/shift_jis"
@@ -108,8 +109,10 @@ struct TaxDataBadBatchTests {
           arguments: StorageTestSupport.backends, BadBatch.allCases)
     func rejected(_ backend: TestBackend, _ bad: BadBatch) async throws {
         try await StorageTestSupport.withDatabase(backend) { t in
+            // The data in force is a day older than the broken batches, so the ordering rule lets them be checked.
             let good = try LinkageBatchFixture.copy("good")
             defer { LinkageBatchFixture.remove(good) }
+            try LinkageBatchFixture.rewriteManifest(good, fields: ["batch_id": "20261121-01", "extracted_at": "2026-11-21T02:00:00+09:00"])
             _ = try await importer(t.database).importBatch(at: good)
             let before = try await StorageTestSupport.dump(t.database, tables: StorageTestSupport.taxTables)
 

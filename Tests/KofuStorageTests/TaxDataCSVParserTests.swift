@@ -66,3 +66,41 @@ struct TaxDataCSVParserTests {
         #expect(records.map(\.fields) == [["a", "b"], ["fine", "3"]])
     }
 }
+
+@Suite("Streaming CSV parser: line ends and broken structure")
+struct TaxDataCSVParserStructureTests {
+    @Test("a lone CR stops the file with one error at the CR; CRLF split across chunks and a final CR are fine",
+          arguments: [1, 2, 4096])
+    func loneCR(_ chunk: Int) {
+        let (records, errors) = TaxDataCSVParserTests.parse("a,b\r\nc,d\re,f\rg,h\r", chunk: chunk)
+        #expect(records.map(\.fields) == [["a", "b"]])
+        #expect(errors == ["2:4: a line ends with a lone CR (carriage return without line feed); linkage files end lines with LF or CRLF; the rest of the file was not checked"])
+        let (fine, none) = TaxDataCSVParserTests.parse("a,b\r\nc,d\r", chunk: chunk)
+        #expect(none.isEmpty)
+        #expect(fine.map(\.fields) == [["a", "b"], ["c", "d"]])
+    }
+
+    @Test("a quoted field that runs over lines into a broken record is reported once, at its quote", arguments: [1, 4096])
+    func unclosedQuote(_ chunk: Int) {
+        let text = "a,b\n\"open,1\nx,2\ny,\"z\"w\n\"p\"q,3\n"
+        let (records, errors) = TaxDataCSVParserTests.parse(text, chunk: chunk)
+        #expect(errors == ["2:1: unclosed quote? the quoted field that starts here runs on to line 4, where the record breaks (unexpected character after a closing quote); the rest of the file was not checked"])
+        #expect(records.map(\.fields) == [["a", "b"]])
+    }
+
+    @Test("a legal line break inside quotes is kept, and positions inside a quoted field count the file's characters")
+    func positionsInQuotedField() {
+        var parser = CSVParser()
+        var positions: [String] = []
+        let bytes = Array("x,\"a\"\"b\nc\u{202E}\"\n".utf8)
+        bytes.withUnsafeBufferPointer { buf in
+            parser.feed(buf, onRecord: { r in
+                #expect(r.multilineQuote != nil)
+                let offset = Array(r.string(1)!.utf8).firstIndex(of: 0xE2)!
+                let p = r.position(field: 1, byteOffset: offset)
+                positions.append("\(p.line):\(p.column)")
+            }, onError: { _ in })
+        }
+        #expect(positions == ["2:2"])
+    }
+}

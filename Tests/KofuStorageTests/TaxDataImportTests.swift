@@ -153,7 +153,8 @@ struct TaxDataImportTests {
             _ = try await importer(t.database).importBatch(at: dir)
             // Second batch lists only cards.csv, with one card fewer.
             try LinkageBatchFixture.write(dir, "cards.csv", Array("card_serial,addressee_id,valid_until,revoked\nff01,000000000102,2027-01-01,0\n".utf8))
-            try LinkageBatchFixture.rewriteManifest(dir, fields: ["batch_id": "20261123-01"], rows: ["cards.csv": 1],
+            try LinkageBatchFixture.rewriteManifest(dir, fields: ["batch_id": "20261123-01", "extracted_at": "2026-11-23T02:00:00+09:00"],
+                                                    rows: ["cards.csv": 1],
                                                     drop: ["residents.csv", "restrictions.csv", "assessments.csv", "levies.csv", "vehicles.csv"])
             let report = try await importer(t.database).importBatch(at: dir)
             #expect(report.files.map(\.file) == ["cards.csv"])

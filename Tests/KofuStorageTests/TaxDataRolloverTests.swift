@@ -92,6 +92,8 @@ struct TaxDataRolloverTests {
                 generator.fiscalYears = years
                 generator.batchID = "20261101-0\(n)"
                 try generator.write(to: dir)
+                // Each batch extracted later than the one before (the ordering rule).
+                try LinkageBatchFixture.rewriteManifest(dir, fields: ["extracted_at": "2026-11-2\(n + 2)T02:00:00+09:00"])
                 _ = try await importer(t.database, years: 6).importBatch(at: dir)
                 let held = try await store.heldFiscalYears().map(\.year)
                 #expect(held == Array((2026 - years + 1...2026).reversed()))

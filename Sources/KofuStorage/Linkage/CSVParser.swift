@@ -7,9 +7,14 @@ struct CSVRecord {
     var bytes: [UInt8] = []
     /// End offset in `bytes` of each field.
     var ends: [Int] = []
-    /// 1-based line and column (in characters) where each field starts.
+    /// 1-based line and column (in characters) where each field starts (its opening quote, if quoted).
     var lines: [Int] = []
     var columns: [Int] = []
+    /// Per field: it was quoted, so its characters sit one column right of the start and each `"` in it took two.
+    var quoted: [Bool] = []
+    /// The opening quote of the first quoted field of this record that runs over a line break: a legal field, or
+    /// an unclosed quote that swallowed the following lines. Where the record then breaks, this says which.
+    var multilineQuote: (line: Int, column: Int)?
     /// Where the record ends (its line break, or the end of the file).
     var endLine = 1
     var endColumn = 1
@@ -19,6 +24,7 @@ struct CSVRecord {
         ends.reserveCapacity(32)
         lines.reserveCapacity(32)
         columns.reserveCapacity(32)
+        quoted.reserveCapacity(32)
     }
 
     var count: Int { ends.count }
@@ -28,6 +34,30 @@ struct CSVRecord {
         ends.removeAll(keepingCapacity: true)
         lines.removeAll(keepingCapacity: true)
         columns.removeAll(keepingCapacity: true)
+        quoted.removeAll(keepingCapacity: true)
+        multilineQuote = nil
+    }
+
+    /// True for an empty line: one unquoted empty field.
+    var isBlankLine: Bool { count == 1 && ends[0] == 0 && !quoted[0] }
+
+    /// Line and column of the character that starts at byte `offset` of field `i`, counted the way the file
+    /// shows it: a quoted field's content starts after its quote, a `""` inside it is two characters, and a line
+    /// break inside it starts a new line.
+    func position(field i: Int, byteOffset offset: Int) -> (line: Int, column: Int) {
+        var line = lines[i]
+        var column = columns[i] + (quoted[i] ? 1 : 0)
+        let r = range(i)
+        for k in r.lowerBound..<min(r.lowerBound + offset, r.upperBound) {
+            let b = bytes[k]
+            if b == 10 {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += b == 34 && quoted[i] ? 2 : 1
+            }
+        }
+        return (line, column)
     }
 
     func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
@@ -65,13 +95,17 @@ struct CSVSyntaxError: Error {
     var line: Int
     var column: Int
     var message: String
+    /// The file's structure cannot be trusted past this point (lone CR line ends, an unclosed quote): the parser
+    /// stops, so one root cause gives one message instead of one per following line.
+    var stopsFile = false
 }
 
 /// A streaming RFC 4180 parser: bytes go in in chunks of any size, records come out one at a time.
 ///
-/// Memory stays bounded by the longest record, whatever the file size. LF and CRLF line ends are accepted
-/// (a CR outside quotes is dropped); a quoted field may hold commas, quotes (`""`) and line breaks.
-/// Positions count lines from 1 and columns in characters (UTF-8 lead bytes) from 1.
+/// Memory stays bounded by the longest record, whatever the file size. LF and CRLF line ends are accepted; a
+/// CR that does not start a CRLF outside quotes stops the file (lone-CR line ends would make the whole file one
+/// line). A quoted field may hold commas, quotes (`""`) and line breaks. Positions count lines from 1 and
+/// columns in characters (UTF-8 lead bytes) from 1.
 struct CSVParser {
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
@@ -81,17 +115,31 @@ struct CSVParser {
     /// Line of the first field of the record being parsed.
     private(set) var recordLine = 1
     private(set) var record = CSVRecord()
+    /// A problem that stops the file was reported: everything after it is ignored.
+    private(set) var stopped = false
 
     /// Feeds `chunk`; calls `onRecord` for every complete record, `onError` for every syntax problem
-    /// (the record with the problem is dropped; parsing resumes at the next line).
+    /// (the record with the problem is dropped; parsing resumes at the next line, or not at all after an error
+    /// that `stopsFile`).
     mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>,
                        onRecord: (CSVRecord) throws -> Void,
                        onError: (CSVSyntaxError) throws -> Void) rethrows {
         let n = chunk.count
         var i = 0
         while i < n {
+            if stopped { return }
             let b = chunk[i]
             i += 1
+            if let cr = pendingCR {
+                pendingCR = nil
+                if b != 10 {
+                    stopped = true
+                    try onError(CSVSyntaxError(line: cr.line, column: cr.column, message:
+                        "a line ends with a lone CR (carriage return without line feed); linkage files end lines with LF or CRLF; the rest of the file was not checked",
+                        stopsFile: true))
+                    return
+                }
+            }
             if skipping {
                 advance(b)
                 if b == 10 {
@@ -104,7 +152,7 @@ struct CSVParser {
             }
             switch state {
             case .fieldStart:
-                startField()
+                startField(quoted: b == 34)
                 if b == 34 {
                     state = .quoted
                     quoteLine = line
@@ -126,9 +174,10 @@ struct CSVParser {
                     advance(b)
                     recordLine = line
                 case 13:
+                    pendingCR = (line, column)
                     advance(b)
                 case 34:
-                    try onError(CSVSyntaxError(line: line, column: column, message: "a quote inside an unquoted field"))
+                    try syntaxError("a quote inside an unquoted field", onError)
                     advance(b)
                     skipping = true
                 default:
@@ -150,6 +199,7 @@ struct CSVParser {
                     state = .quoteInQuoted
                     advance(b)
                 } else if b == 10 {
+                    if record.multilineQuote == nil { record.multilineQuote = (quoteLine, quoteColumn) }
                     record.bytes.append(b)
                     advance(b)
                 } else {
@@ -181,10 +231,10 @@ struct CSVParser {
                     advance(b)
                     recordLine = line
                 case 13:
+                    pendingCR = (line, column)
                     advance(b)
                 default:
-                    try onError(CSVSyntaxError(line: line, column: column,
-                                               message: "unexpected character after a closing quote"))
+                    try syntaxError("unexpected character after a closing quote", onError)
                     advance(b)
                     skipping = true
                 }
@@ -197,11 +247,29 @@ struct CSVParser {
     /// Where the current quoted field opened, to point at it when the file ends inside it.
     private var quoteLine = 1
     private var quoteColumn = 1
+    /// A CR outside quotes, which must be followed by LF.
+    private var pendingCR: (line: Int, column: Int)?
+
+    /// Reports a syntax error at the current position; when the record holds a quoted field that ran over a line
+    /// break, the likely cause is that field's quote never being closed, and everything after it is misread, so
+    /// the error points at that quote and stops the file.
+    private mutating func syntaxError(_ message: String, _ onError: (CSVSyntaxError) throws -> Void) rethrows {
+        if let open = record.multilineQuote {
+            stopped = true
+            try onError(CSVSyntaxError(line: open.line, column: open.column, message:
+                "unclosed quote? the quoted field that starts here runs on to line \(line), where the record breaks (\(message)); the rest of the file was not checked",
+                stopsFile: true))
+        } else {
+            try onError(CSVSyntaxError(line: line, column: column, message: message))
+        }
+    }
 
     /// Ends the input: emits a last record that had no final line break, or reports an unterminated quote.
     mutating func finish(onRecord: (CSVRecord) throws -> Void,
                          onError: (CSVSyntaxError) throws -> Void) rethrows {
-        if skipping { return }
+        // A CR as the very last byte ends the last line: there is nothing after it to misread.
+        pendingCR = nil
+        if skipping || stopped { return }
         switch state {
         case .quoted:
             try onError(CSVSyntaxError(line: quoteLine, column: quoteColumn,
@@ -212,7 +280,7 @@ struct CSVParser {
         case .fieldStart:
             // A trailing comma on the last line without a line break still ends a field.
             if record.count > 0 {
-                startField()
+                startField(quoted: false)
                 endField()
                 try emit(onRecord)
             }
@@ -230,9 +298,10 @@ struct CSVParser {
     }
 
     @inline(__always)
-    private mutating func startField() {
+    private mutating func startField(quoted: Bool) {
         record.lines.append(line)
         record.columns.append(column)
+        record.quoted.append(quoted)
     }
 
     @inline(__always)

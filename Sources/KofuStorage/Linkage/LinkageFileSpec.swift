@@ -44,6 +44,11 @@ struct LinkageFileSpec {
     let addresseeReference: Int?
     /// Index of `fiscal_year` for per-year files.
     let fiscalYear: Int?
+    /// Rules relating several columns of a row (checked once every field is valid).
+    var rowRules: [any LinkageRowRule] = []
+    /// levies.csv: the columns naming one notice (通知書) and its installment column, whose numbers must run
+    /// 0 alone, or 1 to n without gaps.
+    var notice: (key: [Int], installment: Int)? = nil
 
     static let all: [String: LinkageFileSpec] = Dictionary(uniqueKeysWithValues: [
         residents, cards, restrictions, assessments, levies, vehicles,
@@ -80,12 +85,20 @@ struct LinkageFileSpec {
             .init(name: "kind", kind: .choice(Restriction.Kind.allCases.map(\.rawValue))),
             .init(name: "valid_from", kind: .date),
             .init(name: "valid_to", kind: .optionalDate),
-        ], key: [0, 1, 2], addresseeReference: 0, fiscalYear: nil)
+        ], key: [0, 1, 2], addresseeReference: 0, fiscalYear: nil,
+        rowRules: [EndNotBeforeStart(start: 2, end: 3, names: ("valid_from", "valid_to"))])
 
     static let assessments = LinkageFileSpec(
         fileName: "assessments.csv", dataSet: "assessments", table: "tax_assessments",
         columns: assessmentColumns,
-        key: [1, 0], addresseeReference: 1, fiscalYear: 0)
+        key: [1, 0], addresseeReference: 1, fiscalYear: 0,
+        rowRules: [
+            AmountNotAbove(amount: 4, limit: 3, names: ("salary_net", "salary_income")),
+            AmountNotAbove(amount: 6, limit: 5, names: ("pension_net", "pension_income")),
+            AmountNotAbove(amount: 12, limit: 9, names: ("taxable_base", "total_income")),
+            NonTaxedHasNoLevy(status: 2, levies: [(13, "city_income_levy"), (14, "city_per_capita"),
+                                                  (15, "pref_income_levy"), (16, "pref_per_capita")]),
+        ])
 
     private static let assessmentColumns: [LinkageColumn] = {
         var columns: [LinkageColumn] = [
@@ -115,7 +128,14 @@ struct LinkageFileSpec {
             .init(name: "due_date", kind: .date),
             .init(name: "paid_date", kind: .optionalDate),
             .init(name: "payment_status", kind: .choice(["confirmed", "provisional"])),
-        ], key: [1, 0, 2, 3, 4], addresseeReference: 1, fiscalYear: 0)
+        ], key: [1, 0, 2, 3, 4], addresseeReference: 1, fiscalYear: 0,
+        rowRules: [
+            PaidWithinAssessed(assessed: 5, paid: 6),
+            PaidDateMatchesPayment(paid: 6, paidDate: 8),
+            PaidNotAfterExtraction(paidDate: 8),
+            DueDateWithinFiscalYear(fiscalYear: 0, dueDate: 7),
+        ],
+        notice: ([1, 0, 2, 3], 4))
 
     static let vehicles = LinkageFileSpec(
         fileName: "vehicles.csv", dataSet: "vehicles", table: "tax_vehicles",
@@ -131,7 +151,12 @@ struct LinkageFileSpec {
             .init(name: "paid_date", kind: .optionalDate),
             .init(name: "payment_status", kind: .choice(["confirmed", "provisional"])),
             .init(name: "exempt", kind: .flag),
-        ], key: [0, 1], addresseeReference: 2, fiscalYear: 1)
+        ], key: [0, 1], addresseeReference: 2, fiscalYear: 1,
+        rowRules: [
+            PaidWithinAssessed(assessed: 6, paid: 7),
+            PaidDateMatchesPayment(paid: 7, paidDate: 8),
+            PaidNotAfterExtraction(paidDate: 8),
+        ])
 }
 
 /// An addressee number packed into 64 bits (length and value, so `007` and `7` stay different).
@@ -264,8 +289,8 @@ extension LinkageColumnKind {
             if f.isEmpty {
                 error = allowEmpty ? nil : .init("\(name): must not be empty")
             } else if let s = string {
-                if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                    error = .init("\(name): contains a control character")
+                if let bad = LinkageText.firstForbidden(in: s) {
+                    error = LinkageText.problem(bad, column: name)
                 } else if s.unicodeScalars.count > maxLength {
                     error = .init("\(name): longer than \(maxLength) characters")
                 } else {
@@ -279,7 +304,11 @@ extension LinkageColumnKind {
                 error = .init("\(name): must not be empty")
             } else if let s = string {
                 let ok = s.unicodeScalars.allSatisfy { (0x30A1...0x30FC).contains($0.value) || $0.value == 0x3000 || $0.value == 0x20 }
-                error = ok && s.unicodeScalars.count <= 100 ? nil : .init("\(name): expected full-width katakana")
+                if let bad = LinkageText.firstForbidden(in: s) {
+                    error = LinkageText.problem(bad, column: name)
+                } else {
+                    error = ok && s.unicodeScalars.count <= 100 ? nil : .init("\(name): expected full-width katakana")
+                }
             } else {
                 error = .init("\(name): not valid UTF-8")
             }
@@ -339,8 +368,9 @@ extension LinkageColumnKind {
 
 /// Byte-level UTF-8 checks for the import's fast paths.
 enum UTF8Scan {
-    /// The number of Unicode scalars when `f` is valid UTF-8 without control characters (U+0000–U+001F, U+007F);
-    /// nil otherwise. Validity is what `String(validating:)` requires: no overlong forms, no surrogates, at most U+10FFFF.
+    /// The number of Unicode scalars when `f` is valid UTF-8 without a character `LinkageText.isForbidden`
+    /// refuses (controls, format characters); nil otherwise. Validity is what `String(validating:)` requires: no
+    /// overlong forms, no surrogates, at most U+10FFFF.
     static func printableScalarCount(_ f: UnsafeBufferPointer<UInt8>) -> Int? {
         var i = 0
         var count = 0
@@ -372,6 +402,13 @@ enum UTF8Scan {
                 guard f[i + k] & 0xC0 == 0x80 else { return nil }
                 k += 1
             }
+            // U+3000–U+EFFF (kana, kanji, hangul, private use: most of a Japanese name or address) holds no
+            // format character; elsewhere the scalar is decoded and its category looked up.
+            if !(0xE3...0xEE).contains(b) {
+                var v = UInt32(b) & (trailing == 1 ? 0x1F : trailing == 2 ? 0x0F : 0x07)
+                for t in 1...trailing { v = v << 6 | UInt32(f[i + t] & 0x3F) }
+                if LinkageText.isForbidden(Unicode.Scalar(v)!) { return nil }
+            }
             i += trailing + 1
         }
         return count
@@ -401,5 +438,58 @@ enum UTF8Scan {
 
 struct LinkageFieldError: Error {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// Where in the field the problem is (a UTF-8 byte offset into the field's value); nil for the field as a whole.
+    let byteOffset: Int?
+    init(_ message: String, byteOffset: Int? = nil) {
+        self.message = message
+        self.byteOffset = byteOffset
+    }
+}
+
+/// Which characters free text may hold. Invisible controls and format characters are refused in every text
+/// field: a right-to-left override (U+202E) or a zero-width space prints a name or address that reads differently
+/// from what is stored, and a line break or tab breaks the one-line layout of the certificate.
+enum LinkageText {
+    /// C0 controls (U+0000–U+001F), DEL and the C1 controls (U+007F–U+009F), and every character of general
+    /// category Cf (format: bidi controls, zero-width characters, the BOM, soft hyphen, tags …).
+    static func isForbidden(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        if v < 0x20 || (0x7F...0x9F).contains(v) { return true }
+        if v < 0xA0 { return false }
+        return s.properties.generalCategory == .format
+    }
+
+    /// The first forbidden character and its UTF-8 byte offset in `text`.
+    static func firstForbidden(in text: String) -> (scalar: Unicode.Scalar, byteOffset: Int)? {
+        var offset = 0
+        for s in text.unicodeScalars {
+            if isForbidden(s) { return (s, offset) }
+            offset += UTF8.width(s)
+        }
+        return nil
+    }
+
+    /// `U+202E RIGHT-TO-LEFT OVERRIDE`: the code point and its Unicode name (controls have none; the common ones
+    /// get their usual name).
+    static func describe(_ s: Unicode.Scalar) -> String {
+        let hex = String(s.value, radix: 16, uppercase: true)
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        let controlNames: [UInt32: String] = [
+            0x00: "NULL", 0x09: "CHARACTER TABULATION", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
+            0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE", 0x85: "NEXT LINE",
+        ]
+        if let name = s.properties.name ?? controlNames[s.value] { return "\(code) \(name)" }
+        return "\(code) (a control character)"
+    }
+
+    /// The problem for a forbidden character in column `column`. A line break gets its own explanation: RFC 4180
+    /// allows one inside quotes, and the CSV layer accepts it, but no linkage field may hold one.
+    static func problem(_ bad: (scalar: Unicode.Scalar, byteOffset: Int), column: String) -> LinkageFieldError {
+        if bad.scalar == "\n" || bad.scalar == "\r" {
+            return .init("\(column): a line break inside the quoted field; \(column) is printed on one line of a certificate, so it may not contain one",
+                         byteOffset: bad.byteOffset)
+        }
+        let kind = bad.scalar.properties.generalCategory == .format ? "an invisible format character" : "a control character"
+        return .init("\(column): \(describe(bad.scalar)) is not allowed (\(kind))", byteOffset: bad.byteOffset)
+    }
 }

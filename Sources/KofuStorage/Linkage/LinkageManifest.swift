@@ -27,9 +27,11 @@ public struct LinkageRejection: Error, Sendable, CustomStringConvertible, Codabl
     public var problems: [LinkageProblem]
     /// True when the importer stopped looking after reaching its cap: there may be more.
     public var stoppedAtCap: Bool
+    /// The manifest's batch id, when the manifest could be read.
+    public var batchID: String?
 
-    public init(problems: [LinkageProblem], stoppedAtCap: Bool = false) {
-        self.problems = problems; self.stoppedAtCap = stoppedAtCap
+    public init(problems: [LinkageProblem], stoppedAtCap: Bool = false, batchID: String? = nil) {
+        self.problems = problems; self.stoppedAtCap = stoppedAtCap; self.batchID = batchID
     }
 
     public var description: String {
@@ -50,6 +52,9 @@ public struct LinkageManifest: Sendable {
         public var name: String
         public var rows: Int
         public var sha256: String
+        /// Where `files.<name>.rows` is in manifest.json, to point at it when the count is wrong.
+        var rowsLine = 1
+        var rowsColumn = 1
     }
 
     public var batchID: String
@@ -139,7 +144,8 @@ public struct LinkageManifest: Sendable {
                     if !FileManager.default.fileExists(atPath: filePath) {
                         at(fileName, "files: \(fileName) is listed but not in the batch directory", after: "files")
                     }
-                    entries.append(FileEntry(name: fileName, rows: rows, sha256: sha))
+                    let (line, column) = Self.locate("\"rows\"", in: text, after: "\"\(fileName)\"")
+                    entries.append(FileEntry(name: fileName, rows: rows, sha256: sha, rowsLine: line, rowsColumn: column))
                 }
             }
         } else if root["files"] == nil {

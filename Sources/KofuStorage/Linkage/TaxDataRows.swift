@@ -213,3 +213,93 @@ struct UInt64Set {
         for v in old where v != 0 { insert(v) }
     }
 }
+
+/// levies.csv: the installment numbers (期別) seen for each notice (通知書), to check that they are 0 alone or
+/// 1 to n without gaps, whatever order the rows come in.
+///
+/// Keyed by a 64-bit hash of the notice's key columns; per notice one more 64-bit word holds the numbers as a
+/// bit mask and where its first row's installment field is. Open addressing like `UInt64Set`: 16 bytes a slot.
+/// A hash collision merges two notices' numbers; `LinkageFileImport` confirms an irregular set against the rows
+/// in the table before reporting it, so a collision can never reject a valid batch.
+struct NoticeInstallments {
+    /// One notice whose installment numbers are not 0 alone or 1…n.
+    struct Irregular {
+        var hash: UInt64
+        /// Bit k set: installment k is present.
+        var mask: UInt16
+        var line: Int
+        var column: Int
+    }
+
+    private var keys: [UInt64]
+    /// Bits 0–12: the installment mask; 13–31: column; 32–63: line (both clamped).
+    private var values: [UInt64]
+    private var mask: Int
+    private(set) var count = 0
+
+    init(expected: Int = 0) {
+        var c = 16
+        while c / 4 * 3 < expected { c <<= 1 }
+        keys = [UInt64](repeating: 0, count: c)
+        values = [UInt64](repeating: 0, count: c)
+        mask = c - 1
+    }
+
+    /// Whether a set of installment numbers is 0 alone, or 1 to n without gaps.
+    static func isRegular(_ m: UInt16) -> Bool {
+        if m == 1 { return true }
+        let numbered = m >> 1
+        return m & 1 == 0 && numbered != 0 && numbered & (numbered &+ 1) == 0
+    }
+
+    /// Records installment `installment` (0–12) of the notice hashed to `notice`, first seen at `line`:`column`.
+    mutating func add(notice: UInt64, installment: Int, line: Int, column: Int) {
+        let key = notice == 0 ? 1 : notice
+        if (count + 1) > keys.count / 4 * 3 { grow() }
+        let bit = UInt64(1) << UInt64(installment)
+        var i = Int(truncatingIfNeeded: KeyHash.finish(key)) & mask
+        while true {
+            if keys[i] == key {
+                values[i] |= bit
+                return
+            }
+            if keys[i] == 0 {
+                keys[i] = key
+                values[i] = bit | UInt64(min(column, 0x7FFFF)) << 13 | UInt64(min(line, Int(UInt32.max))) << 32
+                count += 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// The notices whose numbers are irregular, in file order of their first row.
+    func irregular() -> [Irregular] {
+        var found: [Irregular] = []
+        for (i, key) in keys.enumerated() where key != 0 {
+            let v = values[i]
+            let m = UInt16(truncatingIfNeeded: v & 0x1FFF)
+            if !Self.isRegular(m) {
+                found.append(Irregular(hash: key, mask: m, line: Int(v >> 32), column: Int(v >> 13 & 0x7FFFF)))
+            }
+        }
+        return found.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+    }
+
+    /// The hash a notice key is stored under (as `add` normalizes it).
+    static func normalized(_ notice: UInt64) -> UInt64 { notice == 0 ? 1 : notice }
+
+    private mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        keys = [UInt64](repeating: 0, count: oldKeys.count * 2)
+        values = [UInt64](repeating: 0, count: oldKeys.count * 2)
+        mask = keys.count - 1
+        for (k, key) in oldKeys.enumerated() where key != 0 {
+            var i = Int(truncatingIfNeeded: KeyHash.finish(key)) & mask
+            while keys[i] != 0 { i = (i + 1) & mask }
+            keys[i] = key
+            values[i] = oldValues[k]
+        }
+    }
+}
