@@ -73,6 +73,7 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
 
     let sweeper = ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger)
     let retention = AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger)
+    let anchoring = AuditAnchorService(audit: services.audit, period: .seconds(try services.configuration.authSettings().anchorPeriod), logger: logger)
     let config = services.configuration
     var server: HTTPServerBuilder = .http1()
     if let cert = config.tlsCertificate, let key = config.tlsKey, let ca = config.tlsClientCA {
@@ -86,7 +87,7 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
     }
     return Application(router: router, server: server,
                        configuration: .init(address: .hostname(host, port: port), serverName: "kofu"),
-                       services: [sweeper, retention],
+                       services: [sweeper, retention, anchoring],
                        logger: logger)
 }
 
