@@ -167,10 +167,11 @@ public enum AuditAnchorPublicKey {
 
 /// The anchors file: one JSON line per anchor, only ever appended to.
 public enum AuditAnchorFile {
-    /// Appends `anchor` as one line with O_APPEND (one write, so lines from the server and a command-line run
-    /// on the same node never interleave) and fsyncs it. Creates the file (mode 0644: it holds hashes only,
-    /// and auditors copy it) and its directory; a new file's directory is fsynced too.
-    public static func append(_ anchor: AuditAnchor, to path: String) throws {
+    /// Appends `anchors`, one line each, with O_APPEND in one write (so lines from the server and a command-line
+    /// run on the same node never interleave) and fsyncs them. Creates the file (mode 0644: it holds hashes
+    /// only, and auditors copy it) and its directory; a new file's directory is fsynced too.
+    public static func append(_ anchors: [AuditAnchor], to path: String) throws {
+        guard !anchors.isEmpty else { return }
         let fm = FileManager.default
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty, !fm.fileExists(atPath: dir) {
@@ -183,7 +184,7 @@ public enum AuditAnchorFile {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw AuditAnchorError.fileUnwritable(path: path, reason: String(cString: strerror(errno))) }
-        var line = Array((anchor.jsonLine + "\n").utf8)
+        var line = Array(anchors.map { $0.jsonLine + "\n" }.joined().utf8)
         // A line torn by a crash mid-write is ended first (hence O_RDWR), so the new anchor stays a line of its own.
         if st.st_size > 0 {
             var last: UInt8 = 0
@@ -218,7 +219,7 @@ public enum AuditAnchorFile {
     }
 }
 
-/// Writes anchors for one node: a `AuditLog` calls it after each commit, the server's anchor service on a
+/// Writes anchors for one node: an `AuditLog` calls it after each commit, the server's anchor service on a
 /// timer, the command line before it exits. Thread-safe; the file writes of one process are serialized.
 public final class AuditAnchorer: Sendable {
     public let key: AuditAnchorKey
@@ -251,28 +252,47 @@ public final class AuditAnchorer: Sendable {
     /// The last failure to write an anchor, cleared by the next success (the anchor service logs it).
     public var lastError: AuditAnchorError? { state.withLock { $0.lastError } }
 
-    /// Whether a head at `seq` is `interval` or more entries past the last anchor.
-    public func isDue(seq: Int64) -> Bool {
-        seq - (state.withLock { $0.last?.seq } ?? 0) >= interval
-    }
-
     /// Signs and appends an anchor for entry `seq` with `hash`, unless the last anchor already names exactly
     /// that entry and hash. Returns the anchor written, or nil.
     @discardableResult
     public func anchor(seq: Int64, hash: String, at: Date) throws -> AuditAnchor? {
         try state.withLock { state in
             if let last = state.last, last.seq == seq, last.hash == hash { return nil }
-            do {
-                let anchor = try key.sign(AuditAnchor(seq: seq, hash: hash, at: AuditChain.timestamp(at), keyID: key.keyID,
-                                                      node: node, signature: ""))
-                try AuditAnchorFile.append(anchor, to: file)
-                state.last = anchor
-                state.lastError = nil
-                return anchor
-            } catch let error as AuditAnchorError {
-                state.lastError = error
-                throw error
+            return try write([(seq, hash)], at: at, &state).first
+        }
+    }
+
+    /// After a commit: anchors each of the committed `entries` (in sequence order) that is `interval` or more
+    /// entries after the anchor before it, so a large batch gets several anchors and no two are further apart
+    /// than `interval` — unless the entry in between was written in another transaction, whose hash is not at
+    /// hand: then the first entry known after it. Returns the anchors written.
+    @discardableResult
+    public func anchorDue(_ entries: [(seq: Int64, hash: String)], at: Date) throws -> [AuditAnchor] {
+        try state.withLock { state in
+            var last = state.last?.seq ?? 0
+            var due: [(Int64, String)] = []
+            for e in entries where e.seq - last >= interval {
+                due.append((e.seq, e.hash))
+                last = e.seq
             }
+            return try write(due, at: at, &state)
+        }
+    }
+
+    private func write(_ entries: [(Int64, String)], at: Date, _ state: inout State) throws -> [AuditAnchor] {
+        guard !entries.isEmpty else { return [] }
+        do {
+            let time = AuditChain.timestamp(at)
+            let anchors = try entries.map { seq, hash in
+                try key.sign(AuditAnchor(seq: seq, hash: hash, at: time, keyID: key.keyID, node: node, signature: ""))
+            }
+            try AuditAnchorFile.append(anchors, to: file)
+            state.last = anchors.last
+            state.lastError = nil
+            return anchors
+        } catch let error as AuditAnchorError {
+            state.lastError = error
+            throw error
         }
     }
 }

@@ -32,9 +32,9 @@ public struct AuditPurgeResult: Sendable, Equatable {
 /// all, so the cost per entry falls as load rises. The chain head is read inside each write transaction
 /// (row-locked on PostgreSQL), so several nodes sharing one database extend one chain.
 ///
-/// With an `AuditAnchorer`, the head is also anchored outside the database: after a commit that brings the
-/// head `anchors.interval` entries past the last anchor, on `anchorHead()` (the server's timer), and on
-/// `close()` when this log wrote entries since its last anchor. Anchors are written only after the commit,
+/// With an `AuditAnchorer`, the chain is also anchored outside the database: after each commit, every committed
+/// entry `anchors.interval` entries past the anchor before it; the head on `anchorHead()` (the server's timer)
+/// and on `close()` when this log wrote entries since its last anchor. Anchors are written only after the commit,
 /// so an anchor never names an entry that was rolled back.
 public actor AuditLog {
     public let database: KofuDatabase
@@ -98,12 +98,12 @@ public actor AuditLog {
             let events = batch.map(\.0)
             let now = clock()
             do {
-                let head = try await database.transaction { [signer, checkpointInterval] db in
+                let written = try await database.transaction { [signer, checkpointInterval] db in
                     try await Self.append(events, at: now, to: db, backend: self.database.backend,
                                           signer: signer, checkpointInterval: checkpointInterval)
                 }
                 for (_, c) in batch { c.resume() }
-                committed(head)
+                committed(written)
             } catch {
                 for (_, c) in batch { c.resume(throwing: error) }
             }
@@ -114,13 +114,13 @@ public actor AuditLog {
         for w in waiters { w.resume() }
     }
 
-    /// After a commit: anchors the new head if it is due. The entries are committed whatever happens here; a
-    /// failure is kept in `anchors.lastError` (the anchor service logs it) and the next anchor retries.
-    private func committed(_ head: ChainHead?) {
-        guard let head else { return }
+    /// After a commit: anchors the committed entries that are due. They are committed whatever happens here;
+    /// a failure is kept in `anchors.lastError` (the anchor service logs it) and the next anchor retries.
+    private func committed(_ entries: [ChainHead]) {
+        guard let head = entries.last else { return }
         committedHead = head.seq
-        if let anchors, anchors.isDue(seq: head.seq) {
-            _ = try? anchors.anchor(seq: head.seq, hash: head.hash, at: clock())
+        if let anchors, head.seq - (anchors.lastAnchor?.seq ?? 0) >= anchors.interval {
+            _ = try? anchors.anchorDue(entries.map { ($0.seq, $0.hash) }, at: clock())
         }
     }
 
@@ -146,7 +146,7 @@ public actor AuditLog {
         }
     }
 
-    /// The last entry after a write.
+    /// An entry just written: its sequence number and hash.
     struct ChainHead: Sendable {
         var seq: Int64
         var hash: String
@@ -173,10 +173,12 @@ public actor AuditLog {
     }
 
     /// Appends `events` inside the caller's transaction and moves the head (and signs a checkpoint when due).
-    /// Returns the new head (nil for no events).
+    /// Returns the entries written, in order; the last is the new head.
     static func append(_ events: [AuditEvent], at now: Date, to db: any SQLDatabase, backend: DatabaseBackend,
-                       signer: (any CheckpointSigner)?, checkpointInterval: Int64) async throws -> ChainHead? {
-        guard !events.isEmpty else { return nil }
+                       signer: (any CheckpointSigner)?, checkpointInterval: Int64) async throws -> [ChainHead] {
+        guard !events.isEmpty else { return [] }
+        var written: [ChainHead] = []
+        written.reserveCapacity(events.count)
         var state = try await readState(db, backend: backend, forUpdate: true)
         let at = AuditChain.timestamp(now)
         let insert = db.insert(into: "audit_log")
@@ -191,6 +193,7 @@ public actor AuditLog {
                           SQLBind(entry.prevHash), SQLBind(entry.hash))
             state.headSeq = entry.seq
             state.headHash = entry.hash
+            written.append(ChainHead(seq: entry.seq, hash: entry.hash))
         }
         try await insert.run()
         var checkpointSeq = state.checkpointSeq
@@ -205,7 +208,7 @@ public actor AuditLog {
             checkpointSeq = state.headSeq
         }
         try await db.raw("UPDATE audit_state SET head_seq = \(bind: state.headSeq), head_hash = \(bind: state.headHash), checkpoint_seq = \(bind: checkpointSeq) WHERE id = 1").run()
-        return ChainHead(seq: state.headSeq, hash: state.headHash)
+        return written
     }
 
     /// Deletes entries timestamped before `cutoff`, keeping the chain verifiable by anchoring it at the first
@@ -216,7 +219,7 @@ public actor AuditLog {
         let cutoffText = AuditChain.timestamp(cutoff)
         let now = clock()
         let backend = database.backend
-        let (result, head) = try await database.transaction { [signer, checkpointInterval] db in
+        let (result, written) = try await database.transaction { [signer, checkpointInterval] db in
             let state = try await Self.readState(db, backend: backend, forUpdate: true)
             let firstKept = try await db.raw("SELECT seq, prev_hash FROM audit_log WHERE at >= \(bind: cutoffText) ORDER BY seq LIMIT 1").first()
             let anchorSeq: Int64
@@ -236,11 +239,11 @@ public actor AuditLog {
             try await db.raw("UPDATE audit_state SET anchor_seq = \(bind: anchorSeq), anchor_prev_hash = \(bind: anchorPrev) WHERE id = 1").run()
             let event = AuditEvent(actor: actor, action: .auditPurge, object: .other("anchor", String(anchorSeq)),
                                    outcome: .success, reason: "deleted \(deleted) entries before \(cutoffText)")
-            let head = try await Self.append([event], at: now, to: db, backend: backend, signer: signer,
-                                             checkpointInterval: checkpointInterval)
-            return (AuditPurgeResult(deleted: deleted, anchorSeq: anchorSeq, anchorPrevHash: anchorPrev), head)
+            let written = try await Self.append([event], at: now, to: db, backend: backend, signer: signer,
+                                                checkpointInterval: checkpointInterval)
+            return (AuditPurgeResult(deleted: deleted, anchorSeq: anchorSeq, anchorPrevHash: anchorPrev), written)
         }
-        committed(head)
+        committed(written)
         return result
     }
 

@@ -249,6 +249,28 @@ struct AuditAnchorTests {
         }
     }
 
+    @Test("under load, one group commit of many entries gets an anchor at every interval inside it, not one at its end",
+          arguments: AuditTestBackend.available)
+    func batches(_ backend: AuditTestBackend) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try await backend.withDatabase { db in
+            let anchorer = try Self.anchorer(file: scratch.path("node-a.jsonl"), interval: 10)
+            let log = AuditLog(database: db, anchors: anchorer)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<300 {
+                    group.addTask { try await log.record(AuditEvent(actor: .kioskCenter, action: .kioskFetch, object: .issuance("\(i)"))) }
+                }
+                try await group.waitForAll()
+            }
+            try await log.close()
+            #expect(try Self.anchorLines(anchorer.file).map(\.seq) == Array(stride(from: 10, through: 300, by: 10)))
+            let result = try await Self.verify(db, anchors: AuditAnchorSet.read(files: [anchorer.file], trustedKeys: [anchorer.key.publicKey]))
+            #expect(result.problems == [])
+            #expect(result.anchorsChecked == 30)
+        }
+    }
+
     @Test("anchors survive a retention purge: old ones are counted, the one before the new start is compared")
     func afterPurge() async throws {
         let scratch = try Scratch()
