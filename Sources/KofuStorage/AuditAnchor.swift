@@ -249,6 +249,13 @@ public final class AuditAnchorer: Sendable {
     /// The last anchor this node wrote (or found in its file at start).
     public var lastAnchor: AuditAnchor? { state.withLock { $0.last } }
 
+    /// This node's anchors, checked with this node's key, for a verification on the node itself (nil before
+    /// the first anchor). An auditor verifies with copies taken off the host instead.
+    public func readOwnAnchors() throws -> AuditAnchorSet? {
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        return try AuditAnchorSet.read(files: [file], trustedKeys: [key.publicKey])
+    }
+
     /// The last failure to write an anchor, cleared by the next success (the anchor service logs it).
     public var lastError: AuditAnchorError? { state.withLock { $0.lastError } }
 

@@ -139,7 +139,7 @@ struct AuditAnchorTests {
                 try await db.raw("UPDATE audit_state SET head_seq = 150, head_hash = \(bind: kept.hash) WHERE id = 1").run()
             }
             #expect(try await Self.verify(db).problems == [])
-            let result = try await Self.verify(db, anchors: AuditAnchorSet.read(files: [file], trustedKeys: [anchorer.key.publicKey]))
+            let result = try await Self.verify(db, anchors: anchorer.readOwnAnchors())
             #expect(result.problems.map(\.kind) == [.anchorBeyondHead])
             #expect(result.problems.first?.seq == 175)
             #expect(result.problems.first?.detail.contains("ends at entry 150") == true)
