@@ -5,8 +5,10 @@ import KofuCrypto
 import KofuDomain
 import KofuSeal
 import KofuServer
+import KofuStorage
 
-/// `kofu keys`: the seal signing key and the published keyring.
+/// `kofu keys`: the seal signing key and the published keyring. `generate` and `rotate` are audited
+/// (`key_operation`, object `seal_key:<key id>`, with the OS user and host), the refusals too.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
@@ -23,6 +25,31 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
+    /// Why a key operation was refused, named in its audit entry by the case.
+    enum Refusal: Error, AuditReasonCoded, CustomStringConvertible {
+        case privateKeyExists(String)
+        case noKeyring(String)
+
+        var auditCode: String {
+            switch self {
+            case .privateKeyExists: "private_key_exists"
+            case .noKeyring: "no_keyring"
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .privateKeyExists(let path): "\(path) already exists; use `kofu keys rotate` to replace it"
+            case .noKeyring(let path): "no keyring at \(path); use `kofu keys generate` first"
+            }
+        }
+    }
+
+    /// The key id of the private key file now, if there is a readable one.
+    static func currentKeyID(_ settings: SealSettings) -> String? {
+        (try? SealSigner(privateKeyPEMFile: settings.privateKeyFile)).map { Hex.encode($0.keyID) }
+    }
+
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the first signing key (refuses to overwrite an existing private key; use rotate).")
@@ -30,11 +57,16 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (config, settings) = try options.load()
-            guard !FileManager.default.fileExists(atPath: settings.privateKeyFile) else {
-                throw ValidationError("\(settings.privateKeyFile) already exists; use `kofu keys rotate` to replace it")
+            let attempt = CLIAuditRecord(object: .other("seal_key", KeysCommand.currentKeyID(settings) ?? "new"), reason: "generate")
+            let entry = try await CLIAuditLog.audited(.keyOperation, configuration: config, attempt: attempt) { _ in
+                guard !FileManager.default.fileExists(atPath: settings.privateKeyFile) else {
+                    throw Refusal.privateKeyExists(settings.privateKeyFile)
+                }
+                let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
+                                                      validFrom: .todayInJapan(), replace: false)
+                return (entry, CLIAuditRecord(object: .other("seal_key", entry.keyIDHex),
+                                              reason: "generate not_before=\(entry.notBefore.iso) not_after=\(entry.notAfter.iso)"))
             }
-            let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
-                                                  validFrom: .todayInJapan(), replace: false)
             print("generated key \(entry.keyIDHex) (valid \(entry.notBefore.iso) to \(entry.notAfter.iso))")
             print("private key: \(settings.privateKeyFile) (mode 0600)")
             print("keyring:     \(settings.keyringFile)")
@@ -48,11 +80,17 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (config, settings) = try options.load()
-            guard FileManager.default.fileExists(atPath: settings.keyringFile) else {
-                throw ValidationError("no keyring at \(settings.keyringFile); use `kofu keys generate` first")
+            let previous = KeysCommand.currentKeyID(settings) ?? "none"
+            let attempt = CLIAuditRecord(object: .other("seal_key", previous), reason: "rotate")
+            let entry = try await CLIAuditLog.audited(.keyOperation, configuration: config, attempt: attempt) { _ in
+                guard FileManager.default.fileExists(atPath: settings.keyringFile) else {
+                    throw Refusal.noKeyring(settings.keyringFile)
+                }
+                let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
+                                                      validFrom: .todayInJapan(), replace: true)
+                return (entry, CLIAuditRecord(object: .other("seal_key", entry.keyIDHex),
+                                              reason: "rotate previous=\(previous) not_after=\(entry.notAfter.iso)"))
             }
-            let entry = try SealKeyInstall.install(settings: settings, municipality: config.municipality.code,
-                                                  validFrom: .todayInJapan(), replace: true)
             print("new active key \(entry.keyIDHex) (valid \(entry.notBefore.iso) to \(entry.notAfter.iso))")
             print("previous keys stop signing today and keep verifying until their not_after date")
             print("restart the server so that it signs with the new key")

@@ -13,27 +13,28 @@ struct StaffCLIEnvironment {
     let signer: HMACCheckpointSigner
     let audit: AuditLog
 
-    static func open() async throws -> StaffCLIEnvironment {
-        let configuration = try KofuConfiguration.load()
+    static func open(configuration: KofuConfiguration? = nil) async throws -> StaffCLIEnvironment {
+        let configuration = try configuration ?? KofuConfiguration.load()
         let settings = try configuration.authSettings()
         let location: DatabaseLocation = configuration.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: configuration.sqlitePath)
         let database = try await KofuDatabase.open(location)
         try await Migrator.all.run(on: database)
         let signer = try HMACCheckpointSigner.loadOrCreate(path: settings.checkpointKeyPath)
-        let audit = AuditLog(database: database, signer: signer, checkpointInterval: settings.checkpointInterval)
+        let audit = AuditLog(database: database, signer: signer, checkpointInterval: settings.checkpointInterval,
+                             anchors: try AuditAnchorer.open(settings))
         return StaffCLIEnvironment(configuration: configuration, settings: settings, database: database, signer: signer, audit: audit)
     }
 
     /// Opens the environment, runs `body`, and closes the database whether `body` succeeds or throws.
-    static func with<R>(_ body: (StaffCLIEnvironment) async throws -> R) async throws -> R {
-        let env = try await open()
+    static func with<R>(configuration: KofuConfiguration? = nil, _ body: (StaffCLIEnvironment) async throws -> R) async throws -> R {
+        let env = try await open(configuration: configuration)
         do {
             let r = try await body(env)
-            try? await env.audit.flush()
+            await env.finish()
             await env.database.close()
             return r
         } catch {
-            try? await env.audit.flush()
+            await env.finish()
             await env.database.close()
             throw error
         }

@@ -132,6 +132,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
             ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger),
             AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger),
             SealKeyWatcher(keys: services.sealKeys, interval: .seconds(5), logger: logger),
+            AuditAnchorService(audit: services.audit, period: .seconds(try config.authSettings().anchorPeriod), logger: logger),
         ]
     }
     // Slow clients: Hummingbird's idle timeout closes a connection that sends nothing; the guard bounds the

@@ -34,7 +34,7 @@ extension KofuServices {
         let auth = try config.authSettings()
         let signer = try HMACCheckpointSigner.loadOrCreate(path: auth.checkpointKeyPath)
         let audit = AuditLog(database: database, signer: signer, checkpointInterval: auth.checkpointInterval,
-                             clock: { clock.now() })
+                             anchors: try AuditAnchorer.open(auth), clock: { clock.now() })
         let staffAuth = StaffAuth(store: StaffStore(database: database), audit: audit, idleTimeout: auth.idleTimeout,
                                   lockout: LockoutPolicy(threshold: auth.lockoutThreshold, duration: auth.lockoutDuration),
                                   clock: { clock.now() })

@@ -31,25 +31,36 @@ public struct AuditPurgeResult: Sendable, Equatable {
 /// transaction (group commit): while one batch commits, new entries queue and the next batch takes them
 /// all, so the cost per entry falls as load rises. The chain head is read inside each write transaction
 /// (row-locked on PostgreSQL), so several nodes sharing one database extend one chain.
+///
+/// With an `AuditAnchorer`, the chain is also anchored outside the database: after each commit, every committed
+/// entry `anchors.interval` entries past the anchor before it; the head on `anchorHead()` (the server's timer)
+/// and on `close()` when this log wrote entries since its last anchor. Anchors are written only after the commit,
+/// so an anchor never names an entry that was rolled back.
 public actor AuditLog {
     public let database: KofuDatabase
     private let signer: (any CheckpointSigner)?
     private let checkpointInterval: Int64
+    /// Writes the external anchors; nil writes none.
+    public nonisolated let anchors: AuditAnchorer?
     private let clock: @Sendable () -> Date
     private let maxBatch = 1000
 
     private var pending: [(AuditEvent, CheckedContinuation<Void, any Error>)] = []
     private var writing = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The head after this log's last commit.
+    private var committedHead: Int64 = 0
 
     /// - Parameters:
     ///   - signer: signs a checkpoint at least every `checkpointInterval` entries; nil writes none.
+    ///   - anchors: anchors the head outside the database (see the type's documentation); nil writes none.
     ///   - clock: the time source (tests use a fixed clock).
     public init(database: KofuDatabase, signer: (any CheckpointSigner)? = nil, checkpointInterval: Int = 1000,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                anchors: AuditAnchorer? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.signer = signer
         self.checkpointInterval = Int64(max(1, checkpointInterval))
+        self.anchors = anchors
         self.clock = clock
     }
 
@@ -67,9 +78,10 @@ public actor AuditLog {
 
     /// Appends `events` inside the caller's write transaction (the ledger change they record), which saves a
     /// transaction of their own; they are durable when that transaction commits.
+    /// They are anchored by the log's next commit or `anchorHead()`, since only the caller knows when they commit.
     public nonisolated func append(_ events: [AuditEvent], in db: any SQLDatabase) async throws {
-        try await Self.append(events, at: clock(), to: db, backend: database.backend, signer: signer,
-                              checkpointInterval: checkpointInterval)
+        _ = try await Self.append(events, at: clock(), to: db, backend: database.backend, signer: signer,
+                                  checkpointInterval: checkpointInterval)
     }
 
     /// Returns once every entry recorded before the call is committed.
@@ -86,11 +98,12 @@ public actor AuditLog {
             let events = batch.map(\.0)
             let now = clock()
             do {
-                try await database.transaction { [signer, checkpointInterval] db in
+                let written = try await database.transaction { [signer, checkpointInterval] db in
                     try await Self.append(events, at: now, to: db, backend: self.database.backend,
                                           signer: signer, checkpointInterval: checkpointInterval)
                 }
                 for (_, c) in batch { c.resume() }
+                committed(written)
             } catch {
                 for (_, c) in batch { c.resume(throwing: error) }
             }
@@ -99,6 +112,44 @@ public actor AuditLog {
         let waiters = idleWaiters
         idleWaiters = []
         for w in waiters { w.resume() }
+    }
+
+    /// After a commit: anchors the committed entries that are due. They are committed whatever happens here;
+    /// a failure is kept in `anchors.lastError` (the anchor service logs it) and the next anchor retries.
+    private func committed(_ entries: [ChainHead]) {
+        guard let head = entries.last else { return }
+        committedHead = head.seq
+        if let anchors, head.seq - (anchors.lastAnchor?.seq ?? 0) >= anchors.interval {
+            _ = try? anchors.anchorDue(entries.map { ($0.seq, $0.hash) }, at: clock())
+        }
+    }
+
+    /// Anchors the committed head of the log (all nodes' entries) unless the last anchor already names it.
+    /// The server's anchor service calls it every `audit.anchor_period_seconds`; `kofu audit anchor` on demand.
+    /// Returns the anchor written, or nil (nothing new, or no anchorer).
+    @discardableResult
+    public func anchorHead() async throws -> AuditAnchor? {
+        guard let anchors else { return nil }
+        try await flush()
+        let backend = database.backend
+        let state = try await database.read { db in try await Self.readState(db, backend: backend, forUpdate: false) }
+        guard state.headSeq > 0 else { return nil }
+        return try anchors.anchor(seq: state.headSeq, hash: state.headHash, at: clock())
+    }
+
+    /// Flushes, and anchors the head if this log committed entries since the last anchor: a command-line run
+    /// calls it before it exits, so its own entries are anchored at once.
+    public func close() async throws {
+        try await flush()
+        if let anchors, committedHead > (anchors.lastAnchor?.seq ?? 0) {
+            try await anchorHead()
+        }
+    }
+
+    /// An entry just written: its sequence number and hash.
+    struct ChainHead: Sendable {
+        var seq: Int64
+        var hash: String
     }
 
     struct ChainState: Sendable {
@@ -122,9 +173,12 @@ public actor AuditLog {
     }
 
     /// Appends `events` inside the caller's transaction and moves the head (and signs a checkpoint when due).
+    /// Returns the entries written, in order; the last is the new head.
     static func append(_ events: [AuditEvent], at now: Date, to db: any SQLDatabase, backend: DatabaseBackend,
-                       signer: (any CheckpointSigner)?, checkpointInterval: Int64) async throws {
-        guard !events.isEmpty else { return }
+                       signer: (any CheckpointSigner)?, checkpointInterval: Int64) async throws -> [ChainHead] {
+        guard !events.isEmpty else { return [] }
+        var written: [ChainHead] = []
+        written.reserveCapacity(events.count)
         var state = try await readState(db, backend: backend, forUpdate: true)
         let at = AuditChain.timestamp(now)
         let insert = db.insert(into: "audit_log")
@@ -139,6 +193,7 @@ public actor AuditLog {
                           SQLBind(entry.prevHash), SQLBind(entry.hash))
             state.headSeq = entry.seq
             state.headHash = entry.hash
+            written.append(ChainHead(seq: entry.seq, hash: entry.hash))
         }
         try await insert.run()
         var checkpointSeq = state.checkpointSeq
@@ -153,6 +208,7 @@ public actor AuditLog {
             checkpointSeq = state.headSeq
         }
         try await db.raw("UPDATE audit_state SET head_seq = \(bind: state.headSeq), head_hash = \(bind: state.headHash), checkpoint_seq = \(bind: checkpointSeq) WHERE id = 1").run()
+        return written
     }
 
     /// Deletes entries timestamped before `cutoff`, keeping the chain verifiable by anchoring it at the first
@@ -163,7 +219,7 @@ public actor AuditLog {
         let cutoffText = AuditChain.timestamp(cutoff)
         let now = clock()
         let backend = database.backend
-        return try await database.transaction { [signer, checkpointInterval] db in
+        let (result, written) = try await database.transaction { [signer, checkpointInterval] db in
             let state = try await Self.readState(db, backend: backend, forUpdate: true)
             let firstKept = try await db.raw("SELECT seq, prev_hash FROM audit_log WHERE at >= \(bind: cutoffText) ORDER BY seq LIMIT 1").first()
             let anchorSeq: Int64
@@ -183,10 +239,12 @@ public actor AuditLog {
             try await db.raw("UPDATE audit_state SET anchor_seq = \(bind: anchorSeq), anchor_prev_hash = \(bind: anchorPrev) WHERE id = 1").run()
             let event = AuditEvent(actor: actor, action: .auditPurge, object: .other("anchor", String(anchorSeq)),
                                    outcome: .success, reason: "deleted \(deleted) entries before \(cutoffText)")
-            try await Self.append([event], at: now, to: db, backend: backend, signer: signer,
-                                  checkpointInterval: checkpointInterval)
-            return AuditPurgeResult(deleted: deleted, anchorSeq: anchorSeq, anchorPrevHash: anchorPrev)
+            let written = try await Self.append([event], at: now, to: db, backend: backend, signer: signer,
+                                                checkpointInterval: checkpointInterval)
+            return (AuditPurgeResult(deleted: deleted, anchorSeq: anchorSeq, anchorPrevHash: anchorPrev), written)
         }
+        committed(written)
+        return result
     }
 
     /// Purges entries older than `retentionYears` calendar years before now (UTC): the scheduled retention

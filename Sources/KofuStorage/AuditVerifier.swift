@@ -18,6 +18,14 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
         case checkpoint
         /// The chain starts after entry 1 without a purge entry that explains it.
         case anchor
+        /// An external anchor names a different hash for its entry, or its entry is gone: the log was
+        /// rewritten (and re-hashed) at or before that entry after the anchor was signed.
+        case anchorMismatch = "anchor_mismatch"
+        /// An external anchor names an entry past the end of the log: entries were removed from the end.
+        case anchorBeyondHead = "anchor_beyond_head"
+        /// A line of an anchors file is not a valid anchor: unreadable, signed by an unknown key, or its
+        /// signature does not verify (the line was changed).
+        case anchorInvalid = "anchor_invalid"
     }
 
     public var kind: Kind
@@ -36,19 +44,31 @@ public struct AuditVerification: Sendable, Equatable {
     public var lastSeq: Int64?
     public var problems: [AuditProblem]
     public var isIntact: Bool { problems.isEmpty }
+    /// Valid external anchors compared with the log (0 when verified without anchors).
+    public var anchorsChecked: Int = 0
+    /// Anchors for entries deleted since by a retention purge, which cannot be compared any more.
+    public var anchorsBeforeRetention: Int = 0
+    /// The anchor with the highest sequence number that matched the log.
+    public var lastAnchor: AuditAnchorReference?
+    /// Entries after `lastAnchor` (all entries when there is none): what anchors do not yet cover.
+    public var entriesAfterLastAnchor: Int64?
 }
 
 /// Walks the chain from its anchor to its head, checking every hash and link, the sequence numbers, the
-/// head, the anchor and every checkpoint signature.
+/// head, the anchor and every checkpoint signature; with external anchors, also that each anchored entry
+/// still has the anchored hash.
 public struct AuditVerifier: Sendable {
     public let database: KofuDatabase
     public let signer: (any CheckpointSigner)?
+    /// External anchors (`kofu audit verify --anchors`), read before the database.
+    public let anchors: AuditAnchorSet?
     /// Entries read per query.
     public var pageSize = 5000
 
-    public init(database: KofuDatabase, signer: (any CheckpointSigner)?) {
+    public init(database: KofuDatabase, signer: (any CheckpointSigner)?, anchors: AuditAnchorSet? = nil) {
         self.database = database
         self.signer = signer
+        self.anchors = anchors
     }
 
     public func verify() async throws -> AuditVerification {
@@ -81,6 +101,7 @@ public struct AuditVerifier: Sendable {
         var lastHash: String?
         var purgeAnchors: Set<String> = []
         var matchedCheckpoints: Set<Int64> = []
+        var anchorCheck = AnchorCheck(anchors: anchors, chainStart: state.anchorSeq, chainStartPrevHash: state.anchorPrevHash)
         var after: Int64 = Int64.min
         while true {
             let page = try await database.read { [pageSize, after] db in
@@ -111,6 +132,7 @@ public struct AuditVerifier: Sendable {
                         problems.append(AuditProblem(kind: .checkpoint, seq: e.seq, detail: "hash differs from the signed checkpoint"))
                     }
                 }
+                anchorCheck.check(e)
                 if e.action == AuditAction.auditPurge.rawValue { purgeAnchors.insert(e.object) }
                 prev = e.hash
                 lastSeq = e.seq
@@ -131,7 +153,94 @@ public struct AuditVerifier: Sendable {
         if state.anchorSeq > 1 && !purgeAnchors.contains(AuditObject.other("anchor", String(state.anchorSeq)).rawValue) {
             problems.append(AuditProblem(kind: .anchor, seq: state.anchorSeq, detail: "the chain starts here but no purge entry records it"))
         }
-        return AuditVerification(entriesChecked: count, checkpointsChecked: checkpoints.count,
-                                 firstSeq: firstSeq, lastSeq: lastSeq, problems: problems)
+        anchorCheck.finish(lastSeq: lastSeq, headSeq: state.headSeq)
+        var result = AuditVerification(entriesChecked: count, checkpointsChecked: checkpoints.count,
+                                       firstSeq: firstSeq, lastSeq: lastSeq, problems: problems + anchorCheck.problems)
+        if anchors != nil {
+            result.anchorsChecked = anchorCheck.compared
+            result.anchorsBeforeRetention = anchorCheck.beforeRetention
+            result.lastAnchor = anchorCheck.lastMatched.map { anchorCheck.reference($0) }
+            result.entriesAfterLastAnchor = max(0, (lastSeq ?? 0) - (anchorCheck.lastMatched?.seq ?? (state.anchorSeq - 1)))
+        }
+        return result
+    }
+}
+
+/// Compares the entries, streamed in sequence order, with the sorted anchors (a merge, so memory does not
+/// grow with the log).
+private struct AnchorCheck {
+    let set: AuditAnchorSet?
+    private var next = 0
+    /// Anchors compared with an entry (or with the chain's start after a purge).
+    private(set) var compared = 0
+    private(set) var beforeRetention = 0
+    private(set) var lastMatched: AuditAnchorSet.Item?
+    private(set) var problems: [AuditProblem]
+    /// The entry after the last anchor that matched: a rewrite found by a later anchor lies between.
+    private var rewriteFrom: Int64
+
+    init(anchors: AuditAnchorSet?, chainStart: Int64, chainStartPrevHash: String) {
+        set = anchors
+        problems = anchors?.problems ?? []
+        rewriteFrom = chainStart
+        guard let items = anchors?.items else { return }
+        // Anchors of purged entries cannot be compared, except the one for the entry just before the chain's
+        // start: its hash is the anchor_prev_hash the chain starts from.
+        while next < items.count && items[next].seq < chainStart {
+            let item = items[next]
+            if item.seq == chainStart - 1 {
+                compared += 1
+                if Hash256(hex: chainStartPrevHash) == item.hash {
+                    lastMatched = item
+                } else {
+                    mismatch(item, "the chain starts from a different hash than this anchor names")
+                }
+            } else {
+                beforeRetention += 1
+            }
+            next += 1
+        }
+    }
+
+    func reference(_ item: AuditAnchorSet.Item) -> AuditAnchorReference { set!.reference(item) }
+
+    private mutating func mismatch(_ item: AuditAnchorSet.Item, _ what: String) {
+        let ref = reference(item)
+        let range = rewriteFrom >= item.seq ? "entry \(item.seq)" : "entries \(rewriteFrom)…\(item.seq)"
+        problems.append(AuditProblem(kind: .anchorMismatch, seq: item.seq,
+                                     detail: "\(what) (anchor \(ref), signed \(ref.anchor.at) by node \(ref.anchor.node)): "
+                                         + "the log was rewritten in \(range) after the anchor was signed"))
+    }
+
+    mutating func check(_ e: AuditEntry) {
+        guard let items = set?.items else { return }
+        while next < items.count && items[next].seq < e.seq {
+            compared += 1
+            mismatch(items[next], "the anchored entry is gone")
+            next += 1
+        }
+        while next < items.count && items[next].seq == e.seq {
+            compared += 1
+            if Hash256(hex: e.hash) == items[next].hash {
+                lastMatched = items[next]
+                rewriteFrom = e.seq + 1
+            } else {
+                mismatch(items[next], "the entry's hash differs from the anchored hash")
+            }
+            next += 1
+        }
+    }
+
+    mutating func finish(lastSeq: Int64?, headSeq: Int64) {
+        guard let items = set?.items else { return }
+        let end = lastSeq.map { "entry \($0)" } ?? "no entry"
+        while next < items.count {
+            let ref = reference(items[next])
+            compared += 1
+            problems.append(AuditProblem(kind: .anchorBeyondHead, seq: items[next].seq,
+                                         detail: "anchor \(ref) (signed \(ref.anchor.at) by node \(ref.anchor.node)) names entry "
+                                             + "\(items[next].seq), but the log ends at \(end) (recorded head: \(headSeq)): entries were removed from the end"))
+            next += 1
+        }
     }
 }

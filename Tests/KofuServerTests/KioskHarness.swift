@@ -102,9 +102,10 @@ struct KioskHarness: Sendable {
         await services.close()
     }
 
-    /// Removes the data directory and the PostgreSQL database.
+    /// Removes the data directory, the audit anchors beside it, and the PostgreSQL database.
     func cleanUp() async {
         try? FileManager.default.removeItem(atPath: dataDir)
+        try? FileManager.default.removeItem(atPath: dataDir + "-audit-anchors")
         if let pgName = postgresDatabase, let admin = StorageTestSupport.postgresURL, let db = try? await KofuDatabase.open(.postgres(url: admin)) {
             _ = try? await db.exclusive { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: pgName) WITH (FORCE)").run() }
             await db.close()

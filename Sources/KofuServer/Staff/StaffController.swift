@@ -198,7 +198,8 @@ public struct StaffController: Sendable {
 
     private func verify(by user: StaffUser) async throws -> AuditVerificationResponse {
         try await auth.audit.flush()
-        let result = try await AuditVerifier(database: auth.audit.database, signer: checkpointSigner).verify()
+        let result = try await AuditVerifier(database: auth.audit.database, signer: checkpointSigner,
+                                            anchors: auth.audit.anchors?.readOwnAnchors()).verify()
         try await auth.audit.record(AuditEvent(actor: .staff(user.userID), action: .auditVerify, object: .other("audit_log", "http"),
                                                outcome: result.isIntact ? .success : .failure,
                                                reason: result.isIntact ? "intact" : "\(result.problems.count)_problems"))
