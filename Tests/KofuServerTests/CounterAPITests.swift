@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KofuServer
+import KofuStorage
+import KofuStorageTestSupport
+import KofuTestSupport
+import Testing
+
+/// Issue #12: the counter's JSON API on both backends — look-up with a purpose, counter issuance after an
+/// identity check, the second-person approval for restricted residents, printing and its wipe.
+@Suite("Counter API", .serialized)
+struct CounterAPITests {
+    static let staff: [(String, StaffRole)] = [("clerk.a", .counterClerk), ("super.a", .counterSupervisor), ("super.b", .counterSupervisor)]
+    static func password(_ id: String) -> String { "counter password \(id)" }
+
+    /// Signs every counter user in; returns id → cookie.
+    static func signIn(_ client: any TestClientProtocol) async throws -> [String: String] {
+        var cookies: [String: String] = [:]
+        for (id, _) in staff {
+            let (status, cookie, _) = try await client.login(id, password(id))
+            try #require(status == .ok)
+            cookies[id] = cookie
+        }
+        return cookies
+    }
+
+    static func withCounter(_ backend: TestBackend, _ body: @escaping @Sendable (KioskHarness, any TestClientProtocol, KofuServices) async throws -> Void) async throws {
+        let h = try await KioskHarness.make(backend: backend, people: 30)
+        defer { Task { await h.cleanUp() } }
+        try await h.withLiveServer { client, services in
+            for (id, role) in staff { _ = try await services.staffAuth.store.addUser(id, role: role, password: password(id)) }
+            try await body(h, client, services)
+        }
+    }
+
+    static func issueBody(_ addressee: String, kind: String, year: Int, copies: Int = 1, applicant: String = "self",
+                          poa: Bool = false, plate: String? = nil) -> ByteBuffer {
+        var o: [String: Any] = ["addressee_id": addressee, "kind": kind, "fiscal_year": year, "copies": copies,
+                                "identity": ["document": "driver_license", "applicant": applicant, "power_of_attorney": poa]]
+        if let plate { o["vehicle_plate"] = plate }
+        return ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: o))
+    }
+
+    @Test("a clerk looks a resident up with a purpose, issues at the counter, prints, and the document is wiped",
+          arguments: StorageTestSupport.backends)
+    func lookUpIssuePrint(_ backend: TestBackend) async throws {
+        try await Self.withCounter(backend) { h, client, services in
+            let cookies = try await Self.signIn(client)
+            let clerk = staffHeaders(cookie: cookies["clerk.a"])
+            let addressee = h.cards["ordinary"]!.addresseeID
+            // A purpose is required.
+            let noPurpose = try await client.execute(uri: "/staff/api/v1/counter/residents/\(addressee)", method: .get, headers: clerk)
+            #expect(noPurpose.status == .badRequest)
+            let found = try await client.execute(uri: "/staff/api/v1/counter/residents/\(addressee)?purpose=certificate_request",
+                                                 method: .get, headers: clerk)
+            #expect(found.status == .ok)
+            let json = Kiosk.json(found.body)
+            let resident = try #require(json["resident"] as? [String: Any])
+            let name = try #require(resident["name"] as? String)
+            let answers = try #require(json["answers"] as? [[String: Any]])
+            let income = try #require(answers.first { $0["kind"] as? String == "income_taxation" && $0["fiscal_year"] as? Int == h.latestYear })
+            #expect(income["kiosk"] as? String == "issue" && income["counter"] as? String == "issue")
+            let nonTax = try #require(answers.first { $0["kind"] as? String == "non_taxation" && $0["fiscal_year"] as? Int == h.latestYear })
+            #expect(nonTax["kiosk_code"] as? String == "NOT_ASSESSED")
+
+            // Identity check: a proxy without a power of attorney is refused.
+            let proxy = try await client.execute(uri: "/staff/api/v1/counter/issuances", method: .post, headers: clerk,
+                                                 body: Self.issueBody(addressee, kind: "income_taxation", year: h.latestYear, applicant: "proxy"))
+            #expect(proxy.status == .badRequest && String(buffer: proxy.body).contains("power_of_attorney"))
+
+            let issued = try await client.execute(uri: "/staff/api/v1/counter/issuances", method: .post, headers: clerk,
+                                                  body: Self.issueBody(addressee, kind: "income_taxation", year: h.latestYear, copies: 2))
+            #expect(issued.status == .created)
+            let record = Kiosk.json(issued.body)
+            let id = try #require(record["issuance_id"] as? String)
+            #expect(record["fee_yen"] as? Int == 600)
+            #expect((record["certificate_numbers"] as? [String])?.count == 2)
+            // The kiosk can never reach a counter issuance.
+            #expect(try await client.execute(uri: "/kiosk/v1/issuances/\(id)/document", method: .get).status == .notFound)
+            let pdf = try await client.execute(uri: "/staff/api/v1/counter/issuances/\(id)/document", method: .get, headers: clerk)
+            #expect(pdf.status == .ok && pdf.headers[.contentType] == "application/pdf")
+            let bytes = Array(buffer: pdf.body)
+            #expect(try PDFTools.qpdfCheck(bytes) == nil)
+            #expect(PDFTools.compact(try PDFTools.text(bytes)).contains(PDFTools.compact(name)))
+            #expect(try PDFTools.pageCount(bytes) == 2)
+            let printed = try await client.execute(uri: "/staff/api/v1/counter/issuances/\(id)/printed", method: .post, headers: clerk)
+            #expect(printed.status == .ok && Kiosk.json(printed.body)["status"] as? String == "delivered")
+            #expect(try await client.execute(uri: "/staff/api/v1/counter/issuances/\(id)/document", method: .get, headers: clerk).status == .gone)
+            #expect(services.issuance.spool.count() == 0)
+            let ledger = try #require(try await services.issuance.ledger.get(id: id))
+            #expect(ledger.channel == .counter && ledger.status == .delivered)
+
+            try await services.audit.flush()
+            let entries = try await services.audit.entries(limit: 10_000)
+            #expect(entries.contains { $0.actor == "clerk.a" && $0.action == "lookup" && $0.object == "addressee:\(addressee)" && $0.reason == "certificate_request" })
+            #expect(entries.contains { $0.actor == "clerk.a" && $0.action == "issue" && $0.object == "issuance:\(id)" && $0.reason == "printed" })
+            #expect(!entries.contains { $0.reason.contains(name) })
+        }
+    }
+
+    @Test("a support-measure resident: the clerk cannot issue alone, the requester cannot approve, another supervisor can",
+          arguments: StorageTestSupport.backends)
+    func approvalForRestrictedResident(_ backend: TestBackend) async throws {
+        try await Self.withCounter(backend) { h, client, services in
+            let cookies = try await Self.signIn(client)
+            let addressee = h.cards["support_measure"]!.addresseeID
+            let lookup = try await client.execute(uri: "/staff/api/v1/counter/residents/\(addressee)?purpose=kiosk_refusal",
+                                                  method: .get, headers: staffHeaders(cookie: cookies["clerk.a"]))
+            let view = Kiosk.json(lookup.body)
+            #expect(view["approval_needed"] as? Bool == true)
+            #expect((view["restrictions"] as? [[String: Any]])?.contains { $0["label"] as? String == "DV等支援措置" } == true)
+            let income = (view["answers"] as? [[String: Any]])?.first { $0["kind"] as? String == "income_taxation" && $0["fiscal_year"] as? Int == h.latestYear }
+            #expect(income?["kiosk_code"] as? String == "COUNTER_ONLY" && income?["kiosk_reason"] as? String == "DV等支援措置")
+            #expect(income?["counter"] as? String == "approval")
+
+            let requested = try await client.execute(uri: "/staff/api/v1/counter/issuances", method: .post, headers: staffHeaders(cookie: cookies["super.a"]),
+                                                     body: Self.issueBody(addressee, kind: "income_taxation", year: h.latestYear))
+            #expect(requested.status == .accepted)
+            let approvalID = try #require(Kiosk.json(requested.body)["approval_id"] as? String)
+            #expect(services.issuance.spool.count() == 0)
+            #expect(try await services.issuance.ledger.statusCounts(since: .distantPast).isEmpty, "nothing rendered before approval")
+
+            // A clerk may not approve; the requester may not approve their own request.
+            let byClerk = try await client.execute(uri: "/staff/api/v1/counter/approvals/\(approvalID)/approve", method: .post,
+                                                   headers: staffHeaders(cookie: cookies["clerk.a"]))
+            #expect(byClerk.status == .forbidden)
+            let bySelf = try await client.execute(uri: "/staff/api/v1/counter/approvals/\(approvalID)/approve", method: .post,
+                                                  headers: staffHeaders(cookie: cookies["super.a"]))
+            #expect(bySelf.status == .forbidden && Kiosk.errorCode(bySelf.body) == "SELF_APPROVAL")
+            let pending = try await client.execute(uri: "/staff/api/v1/counter/approvals", method: .get, headers: staffHeaders(cookie: cookies["super.b"]))
+            #expect((Kiosk.json(pending.body)["approvals"] as? [[String: Any]])?.count == 1)
+
+            let approved = try await client.execute(uri: "/staff/api/v1/counter/approvals/\(approvalID)/approve", method: .post,
+                                                    headers: staffHeaders(cookie: cookies["super.b"]))
+            #expect(approved.status == .created)
+            let issuance = try #require(Kiosk.json(approved.body)["issuance"] as? [String: Any])
+            let id = try #require(issuance["issuance_id"] as? String)
+            let pdf = try await client.execute(uri: "/staff/api/v1/counter/issuances/\(id)/document", method: .get, headers: staffHeaders(cookie: cookies["super.a"]))
+            #expect(pdf.status == .ok)
+            // Decided once only.
+            let again = try await client.execute(uri: "/staff/api/v1/counter/approvals/\(approvalID)/approve", method: .post,
+                                                 headers: staffHeaders(cookie: cookies["super.b"]))
+            #expect(again.status == .conflict)
+            let record = try #require(try await services.issuance.ledger.get(id: id))
+            #expect(record.terminal?.contains("counter:super.a") == true && record.terminal?.contains("approved_by:super.b") == true)
+            try await services.audit.flush()
+            let entries = try await services.audit.entries(limit: 10_000)
+            #expect(entries.contains { $0.actor == "super.b" && $0.action == "approval" && $0.reason.contains("approved/requested_by=super.a") })
+            #expect(entries.contains { $0.actor == "super.a" && $0.action == "approval" && $0.outcome == "denied" })
+            #expect(entries.contains { $0.actor == "super.a" && $0.action == "issue" && $0.object == "issuance:\(id)" })
+        }
+    }
+
+    @Test("an approval not given within the time limit expires; nothing is rendered", arguments: StorageTestSupport.backends)
+    func approvalExpires(_ backend: TestBackend) async throws {
+        try await Self.withCounter(backend) { h, client, services in
+            let cookies = try await Self.signIn(client)
+            let addressee = h.cards["issuance_stop"]!.addresseeID
+            let requested = try await client.execute(uri: "/staff/api/v1/counter/issuances", method: .post, headers: staffHeaders(cookie: cookies["clerk.a"]),
+                                                     body: Self.issueBody(addressee, kind: "income_taxation", year: h.latestYear))
+            #expect(requested.status == .accepted)
+            let approvalID = try #require(Kiosk.json(requested.body)["approval_id"] as? String)
+            h.clock.advance(31 * 60)
+            let cookie = try await client.login("super.b", Self.password("super.b")).1  // the old session went idle
+            let late = try await client.execute(uri: "/staff/api/v1/counter/approvals/\(approvalID)/approve", method: .post, headers: staffHeaders(cookie: cookie))
+            #expect(late.status == .conflict && Kiosk.errorCode(late.body) == "APPROVAL_EXPIRED")
+            #expect(try await services.issuance.ledger.statusCounts(since: .distantPast).isEmpty)
+            #expect(try await services.counter.approvals.get(approvalID)?.status == .expired)
+        }
+    }
+
+    @Test("a moved-out resident is served at the counter; search finds people by kana name and birth date",
+          arguments: StorageTestSupport.backends)
+    func movedOutAndSearch(_ backend: TestBackend) async throws {
+        try await Self.withCounter(backend) { h, client, services in
+            let cookies = try await Self.signIn(client)
+            let clerk = staffHeaders(cookie: cookies["clerk.a"])
+            let movedOut = h.cards["moved_out"]!.addresseeID
+            let view = Kiosk.json(try await client.execute(uri: "/staff/api/v1/counter/residents/\(movedOut)?purpose=certificate_request",
+                                                           method: .get, headers: clerk).body)
+            let person = try #require(view["resident"] as? [String: Any])
+            #expect(person["status_ja"] as? String == "転出")
+            let answer = (view["answers"] as? [[String: Any]])?.first { $0["kind"] as? String == "income_taxation" && $0["fiscal_year"] as? Int == h.latestYear }
+            #expect(answer?["kiosk_code"] as? String == "COUNTER_ONLY")
+
+            let kana = try #require(person["name_kana"] as? String)
+            let birth = try #require(person["birth_date"] as? String)
+            let query = "name=\(kana.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&birth_date=\(birth)&purpose=inquiry"
+            let search = Kiosk.json(try await client.execute(uri: "/staff/api/v1/counter/residents?\(query)", method: .get, headers: clerk).body)
+            #expect((search["residents"] as? [[String: Any]])?.contains { $0["addressee_id"] as? String == movedOut } == true)
+            let wrongBirth = Kiosk.json(try await client.execute(uri: "/staff/api/v1/counter/residents?name=x&birth_date=1900-01-01&purpose=inquiry",
+                                                                 method: .get, headers: clerk).body)
+            #expect((wrongBirth["residents"] as? [Any])?.isEmpty == true)
+            _ = services
+        }
+    }
+}
