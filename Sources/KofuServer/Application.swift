@@ -79,8 +79,11 @@ public func buildApplication(_ services: KofuServices, host: String, port: Int,
         .addRoutes(to: router)
     VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
         .addRoutes(to: router)
-    let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
+    // The staff pages' templates, read once here so that a broken one stops the start, naming the file.
+    let pages = try StaffPageRenderer(directory: (config.templatesDir as NSString).appendingPathComponent("staff"))
+    let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages)
         .addRoutes(to: router.group("staff"))
+    StaffShellController(pages: pages).addRoutes(to: staff)
     OperatorController(services: services).addRoutes(to: staff)
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 
