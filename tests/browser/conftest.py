@@ -102,7 +102,7 @@ def kofu():
 def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=os.environ.get("KOFU_CHROMIUM", "/usr/bin/chromium"),
-                                    args=["--no-sandbox"])
+                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
 

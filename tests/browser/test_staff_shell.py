@@ -141,3 +141,25 @@ def test_a_form_on_another_site_is_refused_and_changes_nothing(page, kofu, other
     assert answer.value.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("この操作は受け付けられませんでした")
     assert not intake_paused(page, kofu)
+
+
+def test_the_signed_in_pages_fit_a_phone(browser, kofu, screenshots):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, locale="ja-JP")
+
+    def fits(page):
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{page.url} scrolls sideways on a phone ({width}px)"
+
+    try:
+        page = phone.new_page()
+        sign_in(page, kofu, "administrator")  # the longest menu
+        expect(page).to_have_url(kofu.url("/staff"))
+        fits(page)
+        screenshots(page, "admin-home-phone")
+        page.get_by_role("button", name="ログアウト").click()
+        sign_in(page, kofu, "counter_clerk")
+        page.goto(kofu.url("/staff/operator"))
+        expect(page.get_by_role("heading", level=1)).to_have_text("権限がありません")
+        fits(page)
+    finally:
+        phone.close()
