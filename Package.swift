@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The staff pages' templates (Templates/staff), read at start so a municipality can restyle them.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         // Tests only (HummingbirdTesting builds it anyway): the concurrent HTTP client of the load tests.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
@@ -74,6 +76,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Mustache", package: "swift-mustache"),
         ], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .executableTarget(name: "KofuCLI", dependencies: [
             "KofuDomain", "KofuConfig", "KofuCrypto", "KofuRendering", "KofuSeal", "KofuStorage", "KofuServer",

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kofu needs to build, run and test, when any is missing (Debian 12).
 set -euo pipefail
+# chromium and fonts-noto-cjk: the browser tests of the staff pages (headless, Japanese text in screenshots);
+# python3-pip installs Playwright for Python and pytest where the system Python has no pip.
 packages=(pkg-config libcairo2-dev libfreetype-dev libqrencode-dev libssl-dev libsqlite3-dev
-          poppler-utils zbar-tools qpdf postgresql openssl curl)
+          poppler-utils zbar-tools qpdf postgresql openssl curl chromium fonts-noto-cjk python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, starts a throw-away PostgreSQL on loopback (the storage
-# and server tests run against SQLite and PostgreSQL), builds, and runs every test.
+# and server tests run against SQLite and PostgreSQL), builds, and runs every test: the Swift tests, then the
+# browser tests of the staff pages (tests/browser: Playwright for Python driving Debian's headless Chromium
+# against the real `kofu serve`). Fails if either fails. Arguments go to `swift test` (e.g. --filter X).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# Playwright for Python and pytest; the browser is Debian's chromium (no `playwright install` download).
+if ! python3 -c 'import playwright.sync_api, pytest' 2>/dev/null; then
+  echo "installing: playwright pytest (pip)" >&2
+  # Debian's own Python refuses pip installs into the system (PEP 668) unless told.
+  python3 -m pip install --quiet playwright pytest 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages playwright pytest
+fi
 pgdir=$(mktemp -d /tmp/kofu-test-pg.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 stop_pg() {
@@ -18,4 +27,9 @@ echo "PostgreSQL for tests: $KOFU_TEST_POSTGRES_URL" >&2
 swift build --build-tests
 # Line-buffered output, so a CI log shows every test as it ends; and a hung test fails the run after
 # 40 minutes instead of stalling it (the whole suite takes about 5 on two cores).
-stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@"
+status=0
+stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" || status=$?
+# The browser tests start .build/debug/kofu (built above) on a free loopback port with their own data.
+stdbuf -oL -eL timeout --kill-after=30s "${KOFU_BROWSER_TEST_TIMEOUT:-15m}" \
+  python3 -m pytest tests/browser -q -p no:cacheprovider || status=$?
+exit $status

@@ -119,8 +119,11 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
             .addRoutes(to: router)
     }
     if surfaces.contains(.staff) {
-        let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner)
+        // The staff pages' templates, read once here so that a broken one stops the start, naming the file.
+        let pages = try StaffPageRenderer(directory: (config.templatesDir as NSString).appendingPathComponent("staff"))
+        let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages)
             .addRoutes(to: router.group("staff"))
+        StaffShellController(pages: pages).addRoutes(to: staff)
         OperatorController(services: services).addRoutes(to: staff)
         CounterController(counter: services.counter).addRoutes(to: staff)
     }

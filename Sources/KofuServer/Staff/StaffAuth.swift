@@ -81,7 +81,7 @@ public struct StaffAuth: Sendable {
         try await audit.record(AuditEvent(actor: user.map { .staff($0.userID) } ?? .unknown, action: .accessDenied,
                                           object: endpoint.auditObject, outcome: .denied, reason: reason))
         logger.notice("staff request refused as cross-site", metadata: ["endpoint": "\(endpoint)", "reason": "\(reason)"])
-        throw HTTPError(.forbidden, message: "request refused: missing or wrong CSRF token, or another site's origin")
+        throw StaffDenial.forgery
     }
 
     /// The one authorization check. Returns the signed-in user (nil only for `.anyone` without a session);
@@ -95,16 +95,42 @@ public struct StaffAuth: Sendable {
                 try await audit.record(AuditEvent(actor: .unknown, action: .accessDenied, object: endpoint.auditObject,
                                                   outcome: .denied, reason: "not_signed_in"))
                 logger.notice("staff access denied", metadata: ["endpoint": "\(endpoint)", "reason": "not_signed_in"])
-                throw HTTPError(.unauthorized, message: "sign in first")
+                throw StaffDenial.notSignedIn
             }
             if case .permission(let permission) = endpoint.requirement, !user.role.allows(permission) {
                 try await audit.record(AuditEvent(actor: .staff(user.userID), action: .accessDenied, object: endpoint.auditObject,
                                                   outcome: .denied, reason: "missing \(permission.rawValue)"))
                 logger.notice("staff access denied", metadata: ["endpoint": "\(endpoint)", "user": "\(user.userID)"])
-                throw HTTPError(.forbidden, message: "not permitted")
+                throw StaffDenial.notPermitted
             }
             return user
         }
+    }
+}
+
+/// Why a staff request was refused before its handler ran. A JSON client gets the same answer as from an
+/// `HTTPError` with this status and message; a browser gets the sign-in page or a Japanese error page
+/// (`StaffSessionMiddleware`), which is why a refused forgery is told apart from a missing permission.
+public enum StaffDenial: HTTPResponseError, Sendable {
+    /// 401: no live session.
+    case notSignedIn
+    /// 403: the signed-in role lacks the endpoint's permission.
+    case notPermitted
+    /// 403: another site's origin, or a missing or wrong CSRF token.
+    case forgery
+
+    public var status: HTTPResponse.Status { self == .notSignedIn ? .unauthorized : .forbidden }
+
+    var message: String {
+        switch self {
+        case .notSignedIn: "sign in first"
+        case .notPermitted: "not permitted"
+        case .forgery: "request refused: missing or wrong CSRF token, or another site's origin"
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try HTTPError(status, message: message).response(from: request, context: context)
     }
 }
 
@@ -131,9 +157,10 @@ public struct StaffRoutes<Routes: RouterMethods> where Routes.Context: StaffRequ
     public let routes: Routes
     public let auth: StaffAuth
 
-    /// Adds the session middleware to `routes`; endpoints added afterwards see the signed-in user.
-    public init(_ routes: Routes, auth: StaffAuth) {
-        self.routes = routes.add(middleware: StaffSessionMiddleware<Routes.Context>(auth: auth))
+    /// Adds the session middleware to `routes`; endpoints added afterwards see the signed-in user. With
+    /// `pages`, a browser is sent to the sign-in page or shown a Japanese error page instead of a JSON error.
+    public init(_ routes: Routes, auth: StaffAuth, pages: StaffPageRenderer? = nil) {
+        self.routes = routes.add(middleware: StaffSessionMiddleware<Routes.Context>(auth: auth, pages: pages))
         self.auth = auth
     }
 
@@ -145,9 +172,7 @@ public struct StaffRoutes<Routes: RouterMethods> where Routes.Context: StaffRequ
     ) -> Self {
         precondition(endpoint.requirement != .anyone, "use addPublic for endpoints open to anyone")
         routes.on(RouterPath(endpoint.path), method: endpoint.method) { [auth] request, context in
-            guard let user = try await auth.authorize(endpoint, context: context) else {
-                throw HTTPError(.unauthorized, message: "sign in first")
-            }
+            guard let user = try await auth.authorize(endpoint, context: context) else { throw StaffDenial.notSignedIn }
             let request = try await auth.checkForgery(request, endpoint, user: user)
             return try await handler(request, context, user)
         }
@@ -172,15 +197,23 @@ public struct StaffRoutes<Routes: RouterMethods> where Routes.Context: StaffRequ
 }
 
 /// Reads the session cookie: a live session puts its user into the context; an idle one is ended
-/// (audited as an idle logout) and its cookie cleared. Staff responses are never cached.
+/// (audited as an idle logout) and its cookie cleared. Staff responses are never cached. This is also the
+/// one place where a staff error becomes what a browser should see (with `pages`): every staff route's
+/// errors pass through here, with the signed-in user known.
 public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddleware {
     public let auth: StaffAuth
+    /// Renders error pages for browsers; nil answers every client with JSON errors.
+    public let pages: StaffPageRenderer?
 
-    public init(auth: StaffAuth) { self.auth = auth }
+    public init(auth: StaffAuth, pages: StaffPageRenderer? = nil) {
+        self.auth = auth
+        self.pages = pages
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         var clearCookie = false
+        var expired = false
         if let token = request.cookies[StaffAuth.cookieName]?.value, !token.isEmpty {
             switch try await auth.store.session(token: token, now: auth.clock(), idleTimeout: auth.idleTimeout) {
             case .valid(let user):
@@ -190,6 +223,7 @@ public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddle
                                                        reason: "idle_timeout"))
                 auth.logger.info("staff session idle timeout", metadata: ["user": "\(userID)"])
                 clearCookie = true
+                expired = true
             case .invalid:
                 clearCookie = true
             }
@@ -197,8 +231,18 @@ public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddle
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            response = try error.response(from: request, context: context)
+        } catch {
+            if let pages, StaffPageRenderer.prefersHTML(request) {
+                if !(error is any HTTPResponseError) {
+                    auth.logger.error("staff page failed", metadata: ["path": "\(RouteTable.loggable(request.uri.path))",
+                                                                      "error": "\(type(of: error))"])
+                }
+                response = pages.errorResponse(error, request: request, user: context.staff, sessionExpired: expired)
+            } else if let error = error as? any HTTPResponseError {
+                response = try error.response(from: request, context: context)
+            } else {
+                throw error
+            }
         }
         let setsSession = response.headers[values: .setCookie].contains { $0.hasPrefix(StaffAuth.cookieName + "=") }
         if clearCookie && !setsSession { response.setCookie(auth.clearedCookie()) }

@@ -5,14 +5,19 @@ import Logging
 
 /// Staff login/logout/me, user administration (administrators) and audit export/verify
 /// (auditors, administrators). Mount with `StaffController(...).addRoutes(to: router.group("staff"))`.
+/// Sign-in and sign-out take JSON (answered with JSON) or, with `pages`, the sign-in page's form
+/// (answered with a redirect, or the page again with its error).
 public struct StaffController: Sendable {
     public let auth: StaffAuth
     /// Verifies checkpoints for `GET audit/verify`.
     public let checkpointSigner: (any CheckpointSigner)?
+    /// The staff pages; nil serves the JSON API alone.
+    public let pages: StaffPageRenderer?
 
-    public init(auth: StaffAuth, checkpointSigner: (any CheckpointSigner)?) {
+    public init(auth: StaffAuth, checkpointSigner: (any CheckpointSigner)?, pages: StaffPageRenderer? = nil) {
         self.auth = auth
         self.checkpointSigner = checkpointSigner
+        self.pages = pages
     }
 
     public static let login = StaffEndpoint(.post, "login", .anyone)
@@ -35,7 +40,7 @@ public struct StaffController: Sendable {
     /// `StaffRoutes` so that other staff features can add their endpoints behind the same check.
     @discardableResult
     public func addRoutes<Routes: RouterMethods>(to routes: Routes) -> StaffRoutes<Routes> where Routes.Context: StaffRequestContext {
-        let staff = StaffRoutes(routes, auth: auth)
+        let staff = StaffRoutes(routes, auth: auth, pages: pages)
         staff.addPublic(Self.login) { request, context in try await self.login(request, context) }
         staff.add(Self.logout) { request, _, user in try await self.logout(request, user) }
         staff.add(Self.me) { request, _, user in
@@ -73,7 +78,36 @@ public struct StaffController: Sendable {
     }
 
     private func login(_ request: Request, _ context: some StaffRequestContext) async throws -> Response {
+        if let pages, StaffPageRenderer.isForm(request) { return try await formLogin(request, pages: pages) }
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        let (user, token) = try await signIn(body)
+        var response = try StaffUserResponse(user, csrfToken: StaffAuth.csrfToken(forSession: token))
+            .response(from: request, context: context)
+        response.setCookie(auth.sessionCookie(token))
+        return response
+    }
+
+    /// The sign-in page's form (`userID`, `password`, `next`): on success a redirect to `next` (a staff page)
+    /// or the home page; on any failure the page again, with one message whatever the reason.
+    private func formLogin(_ request: Request, pages: StaffPageRenderer) async throws -> Response {
+        var request = request
+        let form = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+        let next = StaffLoginPage.safeNext(FormQuery.value("next", in: form))
+        let credentials = LoginRequest(userID: FormQuery.value("userID", in: form) ?? "",
+                                       password: FormQuery.value("password", in: form) ?? "")
+        do {
+            let (_, token) = try await signIn(credentials)
+            var response = StaffLoginPage.redirect(to: next ?? StaffLoginPage.homePath, status: .seeOther)
+            response.setCookie(auth.sessionCookie(token))
+            return response
+        } catch let error as HTTPError where error.status == .unauthorized {
+            return pages.loginPage(request: request, status: .unauthorized, failed: true, next: next)
+        }
+    }
+
+    /// Checks the credentials and opens a session; returns the user and the session token. Every failure
+    /// is audited and thrown as the same 401.
+    private func signIn(_ body: LoginRequest) async throws -> (StaffUser, String) {
         let now = auth.clock()
         switch try await auth.store.authenticate(body.userID, password: body.password, now: now, lockout: auth.lockout) {
         case .success(let user):
@@ -84,10 +118,7 @@ public struct StaffController: Sendable {
             }
             try await auth.audit.record(AuditEvent(actor: .staff(user.userID), action: .login, object: .user(user.userID)))
             auth.logger.info("staff login", metadata: ["user": "\(user.userID)"])
-            var response = try StaffUserResponse(user, csrfToken: StaffAuth.csrfToken(forSession: session.token))
-                .response(from: request, context: context)
-            response.setCookie(auth.sessionCookie(session.token))
-            return response
+            return (user, session.token)
         case .unknownUser:
             throw try await failedLogin(AuditEvent(actor: .unknown, action: .loginFailed, outcome: .failure, reason: "unknown_user"))
         case .disabled(let id):
@@ -109,7 +140,10 @@ public struct StaffController: Sendable {
         }
         try await auth.audit.record(AuditEvent(actor: .staff(user.userID), action: .logout, object: .user(user.userID), reason: "user"))
         auth.logger.info("staff logout", metadata: ["user": "\(user.userID)"])
-        var response = Response(status: .noContent)
+        // The page's logout button is a form: back to the sign-in page, which says so.
+        var response = pages != nil && StaffPageRenderer.isForm(request)
+            ? StaffLoginPage.redirect(to: StaffLoginPage.path(notice: .loggedOut), status: .seeOther)
+            : Response(status: .noContent)
         response.setCookie(auth.clearedCookie())
         return response
     }
