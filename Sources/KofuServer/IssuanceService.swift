@@ -153,7 +153,9 @@ public struct IssuanceService: Sendable {
     /// Numbers, certificates, seals, one PDF, the spool and `ready`: what every channel does once a request may
     /// be issued. On any failure the request is aborted as a whole: whatever exists is wiped, its numbers void.
     func produce(_ new: NewIssuance, context: EligibilityContext, today: LocalDate, now: Date, feePerCopy: Int,
-                 actor: AuditActor, action: AuditAction) async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
+                 actor: AuditActor, action: AuditAction,
+                 also extra: @escaping @Sendable ([CertificateNumber]) -> LedgerStore.AlsoWrite? = { _ in nil })
+        async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
         let issuanceID = new.id
         let kind = new.kind
         let numbers = try await ledger.begin(new, numberYear: today.year, at: now)
@@ -170,10 +172,13 @@ public struct IssuanceService: Sendable {
             try Task.checkCancellation()
             try await spool.store(id: issuanceID, pdf: rendered.pdf)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
+            let auditWrite = audit.within(actor, action, .issuance(issuanceID), .success, numbers.map(\.value).joined(separator: ","))
+            let extraWrite = extra(numbers)
             guard let record = try await ledger.markReady(
-                id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf), expiresAt: expires,
-                at: clock.now(), also: audit.within(actor, action, .issuance(issuanceID), .success,
-                                                    numbers.map(\.value).joined(separator: ","))) else {
+                id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf),
+                contentDigest: ContentDigest.of(certificates[0]), options: ContentDigest.options(context.request),
+                expiresAt: expires, at: clock.now(),
+                also: { db in try await auditWrite?(db); try await extraWrite?(db) }) else {
                 await spool.wipe(id: issuanceID)
                 throw KioskError.internalFailure
             }
@@ -435,5 +440,23 @@ func withDeadline<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () asyn
             throw CancellationError()
         }
         throw CancellationError()
+    }
+}
+
+/// 証明書内容のダイジェスト: SHA-256 over everything a certificate prints except its number and issue date, so
+/// that a reprint can be checked to carry the same content without the ledger ever holding the content.
+public enum ContentDigest {
+    public static func of(_ certificate: Certificate) -> String {
+        var c = certificate
+        c.number = CertificateNumber("-")
+        c.issueDate = LocalDate(year: 2000, month: 1, day: 1)!
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return SHA256.hex(Array((try? encoder.encode(c)) ?? Data()))
+    }
+
+    /// The request's options that are not personal (tax item codes), kept so a reprint asks for the same.
+    static func options(_ request: CertificateRequest) -> String {
+        "items=" + request.taxItems.map(\.rawValue).joined(separator: ",")
     }
 }

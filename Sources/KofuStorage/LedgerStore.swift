@@ -146,11 +146,14 @@ public struct LedgerStore: Sendable {
     /// `rendering` → `ready`, with the document's digest and when it expires. Returns the record as it now
     /// stands (read in the same transaction), or nil if the issuance was no longer rendering.
     @discardableResult
-    public func markReady(id: String, pages: Int, documentDigest: String, expiresAt: Date, at now: Date,
-                          also: AlsoWrite? = nil) async throws -> IssuanceRecord? {
+    /// `contentDigest` is SHA-256 of everything printed except the numbers and the date (never the content
+    /// itself): a reprint must match it. `options` are the request's non-personal options (tax item codes).
+    public func markReady(id: String, pages: Int, documentDigest: String, contentDigest: String? = nil, options: String? = nil,
+                          expiresAt: Date, at now: Date, also: AlsoWrite? = nil) async throws -> IssuanceRecord? {
         try await database.transaction { db in
             guard try await db.raw("""
                 UPDATE issuances SET status = 'ready', pages = \(bind: pages), document_digest = \(bind: documentDigest),
+                    content_digest = \(bind: contentDigest), options = \(bind: options),
                     expires_at = \(bind: Self.millis(expiresAt)), updated_at = \(bind: Self.millis(now))
                 WHERE id = \(bind: id) AND status = 'rendering' RETURNING id
                 """).first() != nil else { return nil }
@@ -299,7 +302,7 @@ public struct LedgerStore: Sendable {
         return "SELECT i.*, (SELECT \(numbers) FROM certificate_numbers n WHERE n.issuance_id = i.id) AS numbers FROM issuances i"
     }
 
-    private func record(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord? {
+    func record(id: String, on db: any SQLDatabase) async throws -> IssuanceRecord? {
         try await db.raw("\(unsafeRaw: selectRecord) WHERE i.id = \(bind: id)").first().map(Self.record)
     }
 

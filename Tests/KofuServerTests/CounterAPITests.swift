@@ -196,4 +196,71 @@ struct CounterAPITests {
             _ = services
         }
     }
+
+    @Test("a kiosk certificate reprinted at the counter: new number, the old one superseded on /verify, history and takings",
+          arguments: StorageTestSupport.backends)
+    func reprintSupersedes(_ backend: TestBackend) async throws {
+        try await Self.withCounter(backend) { h, client, services in
+            let cookies = try await Self.signIn(client)
+            let clerk = staffHeaders(cookie: cookies["clerk.a"])
+            var headers = Kiosk.jsonHeaders
+            headers[.accept] = "application/pdf"
+            let kiosk = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
+                                                 body: Kiosk.issueBody("RP-1", card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear))
+            let oldNumber = try #require(kiosk.headers[HTTPField.Name("Kofu-Certificate-Numbers")!])
+            let oldID = try #require(kiosk.headers[HTTPField.Name("Kofu-Issuance-Id")!])
+            let seal = try #require(try PDFTools.qrCodes(Array(buffer: kiosk.body)).first)
+            #expect(try await client.execute(uri: "/kiosk/v1/issuances/\(oldID)/delivered", method: .post).status == .ok)
+
+            func reprint(_ body: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: "/staff/api/v1/counter/reprints", method: .post, headers: clerk,
+                                         body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+            }
+            let identity: [String: Any] = ["document": "my_number_card", "applicant": "self", "power_of_attorney": false]
+            #expect(try await reprint(["certificate_number": oldNumber, "reason": "other", "identity": identity]).status == .badRequest)
+            let done = try await reprint(["certificate_number": oldNumber, "reason": "paper_jam", "identity": identity])
+            #expect(done.status == .created)
+            let new = Kiosk.json(done.body)
+            let newID = try #require(new["issuance_id"] as? String)
+            let newNumber = try #require((new["certificate_numbers"] as? [String])?.first)
+            #expect(newNumber != oldNumber)
+
+            // The old seal still verifies offline, but online it is superseded.
+            let query = seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let verify = Kiosk.json(try await client.execute(uri: "/verify.json?s=\(query)", method: .get).body)
+            #expect(verify["status"] as? String == "superseded" && verify["valid"] as? Bool == false, "\(verify)")
+            #expect(try await services.issuance.ledger.numberStatus(oldNumber)?.status == .superseded)
+
+            // History: both, linked, without amounts.
+            let addressee = h.cards["ordinary"]!.addresseeID
+            let historyResponse = try await client.execute(uri: "/staff/api/v1/history/residents/\(addressee)", method: .get, headers: clerk)
+            let history = try #require(Kiosk.json(historyResponse.body)["issuances"] as? [[String: Any]])
+            let original = try #require(history.first { $0["issuance_id"] as? String == oldID })
+            #expect(original["reprints"] as? Int == 1 && original["channel"] as? String == "kiosk")
+            #expect((original["numbers"] as? [[String: Any]])?.first?["superseded_by"] as? String == newNumber)
+            #expect(history.first { $0["issuance_id"] as? String == newID }?["reprint_of"] as? String == oldID)
+            #expect(!String(buffer: historyResponse.body).contains("fee"))
+            let byNumber = Kiosk.json(try await client.execute(uri: "/staff/api/v1/history/certificates/\(newNumber)", method: .get, headers: clerk).body)
+            #expect(byNumber["reprint_reason"] as? String == "paper_jam")
+
+            // Handed over: on today's takings list, with its fee, and as CSV for the cash desk.
+            #expect(try await client.execute(uri: "/staff/api/v1/counter/issuances/\(newID)/printed", method: .post, headers: clerk).status == .ok)
+            let takings = Kiosk.json(try await client.execute(uri: "/staff/api/v1/counter/takings", method: .get, headers: clerk).body)
+            #expect(takings["count"] as? Int == 1 && takings["total_yen"] as? Int == 300)
+            let csv = try await client.execute(uri: "/staff/api/v1/counter/takings?format=csv", method: .get, headers: clerk)
+            #expect(Array(csv.body.readableBytesView.prefix(3)) == [0xEF, 0xBB, 0xBF])
+            #expect(String(buffer: csv.body).contains("合計,,,1,300"))
+
+            // Data that changed since: a reprint is refused, and a new issuance is the way.
+            try await services.database.transaction { db in
+                try await db.raw("UPDATE issuances SET content_digest = 'changed' WHERE id = \(bind: newID)").run()
+            }
+            let changed = try await reprint(["issuance_id": newID, "reason": "lost", "identity": identity])
+            #expect(changed.status == .conflict && Kiosk.errorCode(changed.body) == "CONTENT_CHANGED")
+            try await services.audit.flush()
+            let entries = try await services.audit.entries(limit: 10_000)
+            #expect(entries.contains { $0.actor == "clerk.a" && $0.action == "reprint" && $0.object == "issuance:\(oldID)" && $0.reason.hasPrefix("paper_jam/new=") })
+            #expect(entries.contains { $0.actor == "clerk.a" && $0.action == "lookup" && $0.reason == "history" })
+        }
+    }
 }

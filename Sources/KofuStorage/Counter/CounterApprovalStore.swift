@@ -149,7 +149,8 @@ public struct CounterApprovalStore: Sendable {
     /// Approves or rejects, in one transaction: only a pending request within its time limit, and never by the
     /// staff member who asked. A request past its limit becomes `expired`.
     public func decide(_ id: String, approve: Bool, by user: String, at now: Date) async throws -> CounterApproval {
-        try await database.transaction { db in
+        // An expired request is marked so and committed; the refusal is thrown after the commit.
+        let decided: CounterApproval? = try await database.transaction { db in
             let lock = database.backend == .postgres ? " FOR UPDATE" : ""
             guard var a = try await db.raw("SELECT * FROM counter_approvals WHERE id = \(bind: id)\(unsafeRaw: lock)").first().map(Self.decode) else {
                 throw CounterApprovalError.notFound(id)
@@ -158,7 +159,7 @@ public struct CounterApprovalStore: Sendable {
             guard a.requestedBy != user else { throw CounterApprovalError.selfApproval }
             if a.expiresAt <= now {
                 try await db.raw("UPDATE counter_approvals SET status = 'expired', decided_at = \(bind: Self.millis(now)) WHERE id = \(bind: id)").run()
-                throw CounterApprovalError.expired
+                return nil
             }
             a.status = approve ? .approved : .rejected
             a.decidedBy = user
@@ -169,6 +170,8 @@ public struct CounterApprovalStore: Sendable {
                 """).run()
             return a
         }
+        guard let decided else { throw CounterApprovalError.expired }
+        return decided
     }
 
     /// Records the issuance an approved request produced.

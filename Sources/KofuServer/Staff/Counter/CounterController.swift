@@ -18,7 +18,12 @@ struct CounterController: Sendable {
     static let pendingApprovals = StaffEndpoint(.get, "api/v1/counter/approvals", .permission(.approveRestrictedIssuance))
     static let approve = StaffEndpoint(.post, "api/v1/counter/approvals/:id/approve", .permission(.approveRestrictedIssuance))
     static let reject = StaffEndpoint(.post, "api/v1/counter/approvals/:id/reject", .permission(.approveRestrictedIssuance))
-    static let endpoints = [lookupByID, search, issue, document, printed, cancel, pendingApprovals, approve, reject]
+    static let reprint = StaffEndpoint(.post, "api/v1/counter/reprints", .permission(.counterIssue))
+    static let takings = StaffEndpoint(.get, "api/v1/counter/takings", .permission(.counterIssue))
+    static let residentHistory = StaffEndpoint(.get, "api/v1/history/residents/:addressee", .permission(.viewIssuanceHistory))
+    static let numberHistory = StaffEndpoint(.get, "api/v1/history/certificates/:number", .permission(.viewIssuanceHistory))
+    static let endpoints = [lookupByID, search, issue, document, printed, cancel, pendingApprovals, approve, reject,
+                            reprint, takings, residentHistory, numberHistory]
 
     func addRoutes<Routes: RouterMethods>(to staff: StaffRoutes<Routes>) where Routes.Context: StaffRequestContext {
         staff.add(Self.lookupByID) { request, context, user in
@@ -82,12 +87,77 @@ struct CounterController: Sendable {
                                                      "issuance": AnyEncodable(record.map(CounterIssuanceJSON.init))])
             }
         }
+        staff.add(Self.reprint) { request, _, user in
+            try await respond {
+                var request = request
+                let body = try await request.collectBody(upTo: 64 * 1024)
+                guard case .object(let o) = JSONValue.parse(Array(buffer: body)) ?? .null else { throw CounterError.invalid("body: JSONオブジェクト") }
+                func string(_ key: String) -> String? { if case .string(let v) = o[key] ?? .null { return v }; return nil }
+                var originalID = string("issuance_id")
+                if originalID == nil, let number = string("certificate_number") {
+                    originalID = try await counter.issuance.ledger.issuance(forNumber: number)?.id
+                    if originalID == nil { throw CounterError.issuanceNotFound }
+                }
+                guard let originalID else { throw CounterError.invalid("issuance_id または certificate_number") }
+                guard let reason = string("reason").flatMap(CounterService.ReprintReason.init(rawValue:)) else {
+                    throw CounterError.invalid("reason: \(CounterService.ReprintReason.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard case .object(let id) = o["identity"] ?? .null else { throw CounterError.invalid("identity: 本人確認の記録が必要です") }
+                func idString(_ key: String) -> String { if case .string(let v) = id[key] ?? .null { return v }; return "" }
+                let poa: Bool = if case .bool(let b) = id["power_of_attorney"] ?? .null { b } else { false }
+                let record = try await counter.reprint(original: originalID, reason: reason, note: string("reason_text") ?? "",
+                                                       identity: IdentityCheck(document: idString("document"), applicant: idString("applicant"),
+                                                                               powerOfAttorney: poa),
+                                                       by: user.userID)
+                return KioskJSON.response(.created, CounterIssuanceJSON(record))
+            }
+        }
+        staff.add(Self.takings) { request, _, _ in
+            try await respond {
+                let q = request.uri.queryParameters
+                let day = try q.get("date").map { text -> LocalDate in
+                    guard let d = LocalDate(iso: text) else { throw CounterError.invalid("date: YYYY-MM-DD") }
+                    return d
+                } ?? JapanTime.localDate(counter.issuance.clock.now())
+                let records = try await counter.takings(on: day)
+                if q.get("format") == "csv" { return Self.takingsCSV(records, day: day) }
+                return KioskJSON.response(.ok, TakingsJSON(day: day, records: records))
+            }
+        }
+        staff.add(Self.residentHistory) { _, context, user in
+            try await respond {
+                guard let raw = context.parameters.get("addressee"), let id = AddresseeID(raw) else { throw CounterError.invalid("addressee: 宛名番号") }
+                return KioskJSON.response(.ok, ["issuances": try await counter.history(id, by: user.userID).map(HistoryJSON.init)])
+            }
+        }
+        staff.add(Self.numberHistory) { _, context, user in
+            try await respond {
+                let number = context.parameters.get("number") ?? ""
+                return KioskJSON.response(.ok, HistoryJSON(try await counter.history(number: number, by: user.userID)))
+            }
+        }
         staff.add(Self.reject) { _, context, user in
             try await respond {
                 let (approval, _) = try await counter.decide(try Self.id(context), approve: false, by: user.userID)
                 return KioskJSON.response(.ok, ["approval": ApprovalJSON(approval)])
             }
         }
+    }
+
+    /// The cash desk's list as CSV (UTF-8 with BOM, so Excel opens it).
+    static func takingsCSV(_ records: [IssuanceRecord], day: LocalDate) -> Response {
+        var csv = "\u{FEFF}時刻,証明書,年度,通数,手数料(円),証明書番号,担当\r\n"
+        for r in records {
+            let staff = r.terminal?.split(separator: "/").first.map { String($0.dropFirst("counter:".count)) } ?? ""
+            csv += "\(JapanTime.iso8601(r.updatedAt).dropFirst(11).prefix(5)),\(r.kind.title),\(r.fiscalYear),\(r.copies),\(r.feeYen),"
+                + "\(r.numbers.map(\.value).joined(separator: " ")),\(staff)\r\n"
+        }
+        csv += "合計,,,\(records.map(\.copies).reduce(0, +)),\(records.map(\.feeYen).reduce(0, +)),,\r\n"
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"kofu-counter-takings-\(day.iso.replacingOccurrences(of: "-", with: "")).csv\""
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
     }
 
     static func id(_ context: some RequestContext) throws -> String {
@@ -116,6 +186,8 @@ struct CounterController: Sendable {
         case .approval(.expired): (.conflict, "APPROVAL_EXPIRED")
         case .approval(.notPending): (.conflict, "APPROVAL_DECIDED")
         case .gone: (.gone, "GONE")
+        case .contentChanged: (.conflict, "CONTENT_CHANGED")
+        case .notReprintable: (.conflict, "NOT_REPRINTABLE")
         case .failed: (.internalServerError, "INTERNAL_ERROR")
         }
         var body = KioskJSON.error(status, code: code, message: error.message)
@@ -270,5 +342,56 @@ struct ApprovalJSON: Encodable {
         approval_id = a.id; status = a.status.rawValue; addressee_id = a.addresseeID; kind = a.kind.rawValue; fiscal_year = a.fiscalYear
         copies = a.copies; restrictions = a.restrictions; requested_by = a.requestedBy; requested_at = JapanTime.iso8601(a.requestedAt)
         expires_at = JapanTime.iso8601(a.expiresAt); decided_by = a.decidedBy; issuance_id = a.issuanceID
+    }
+}
+
+struct TakingsJSON: Encodable {
+    var date: String
+    var count: Int
+    var copies: Int
+    var total_yen: Int
+    var issuances: [CounterIssuanceJSON]
+
+    init(day: LocalDate, records: [IssuanceRecord]) {
+        date = day.iso
+        count = records.count
+        copies = records.map(\.copies).reduce(0, +)
+        total_yen = records.map(\.feeYen).reduce(0, +)
+        issuances = records.map(CounterIssuanceJSON.init)
+    }
+}
+
+/// One issuance in the history: metadata only (kind, year, channel, numbers and their standing, status, times,
+/// staff), never amounts or content.
+struct HistoryJSON: Encodable {
+    struct Number: Encodable {
+        var number: String
+        var status: String
+        var superseded_by: String?
+    }
+    var issuance_id: String
+    var channel: String
+    var kind: String
+    var kind_ja: String
+    var fiscal_year: Int
+    var copies: Int
+    var status: String
+    var status_ja: String
+    var numbers: [Number]
+    var created_at: String
+    var updated_at: String
+    var staff: String?
+    var reprint_of: String?
+    var reprint_reason: String?
+    var reprints: Int
+
+    init(_ e: CounterService.HistoryEntry) {
+        let r = e.record
+        issuance_id = r.id; channel = r.channel.rawValue; kind = r.kind.rawValue; kind_ja = r.kind.title; fiscal_year = r.fiscalYear
+        copies = r.copies; status = r.status.rawValue; status_ja = CounterText.issuanceStatus(r.status)
+        numbers = e.numbers.map { Number(number: $0.number, status: $0.status.rawValue, superseded_by: $0.supersededBy) }
+        created_at = JapanTime.iso8601(r.createdAt); updated_at = JapanTime.iso8601(r.updatedAt)
+        staff = r.channel == .counter ? r.terminal?.split(separator: "/").first.map { String($0.dropFirst("counter:".count)) } : nil
+        reprint_of = e.reprint?.reprintOf; reprint_reason = e.reprint?.reprintReason; reprints = e.reprint?.reprints ?? 0
     }
 }

@@ -13,6 +13,10 @@ public enum CounterError: Error, Equatable {
     case gone
     /// Rendering or storage failed; nothing was issued.
     case failed
+    /// Today's data would print something else than the original: a reprint is not possible, a new issuance is.
+    case contentChanged
+    /// The original cannot be reprinted (never handed over, refused, or still waiting to be printed).
+    case notReprintable(IssuanceStatus)
 
     /// The Japanese message shown to the clerk.
     public var message: String {
@@ -30,6 +34,8 @@ public enum CounterError: Error, Equatable {
         case .issuanceNotFound: "指定された交付は存在しません。"
         case .gone: "この証明書のデータは既に削除されています(印刷完了・取消・期限切れ)。"
         case .failed: "証明書を作成できませんでした。もう一度お試しください。"
+        case .contentChanged: "交付後にデータが変更されているため再交付できません。新規に交付してください。"
+        case .notReprintable(let s): "この証明書は再交付できません(状態: \(CounterText.issuanceStatus(s)))。"
         }
     }
 }
@@ -353,6 +359,118 @@ public struct CounterService: Sendable {
         return (items, plate)
     }
 
+    // MARK: - reprint (再交付)
+
+    /// Why a certificate is printed again.
+    public enum ReprintReason: String, Sendable, CaseIterable {
+        case misprint, paperJam = "paper_jam", soiled, lost, other
+
+        public var label: String {
+            switch self {
+            case .misprint: "印刷不良"
+            case .paperJam: "用紙詰まり"
+            case .soiled: "汚損"
+            case .lost: "紛失"
+            case .other: "その他"
+            }
+        }
+    }
+
+    /// Prints a handed-over (or, after a jam, cancelled) certificate again with new numbers, when today's data
+    /// gives exactly the content it had (its content digest); the old numbers become superseded, and `/verify`
+    /// says so. A person now under a support measure or an issuance stop is not reprinted (a new, approved
+    /// issuance is).
+    public func reprint(original id: String, reason: ReprintReason, note: String, identity: IdentityCheck, by user: String) async throws -> IssuanceRecord {
+        if let problem = identity.problem { throw CounterError.invalid(problem) }
+        let text = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        if reason == .other && text.isEmpty { throw CounterError.invalid("reason_text: 「その他」の理由を入力してください") }
+        guard text.count <= 200 else { throw CounterError.invalid("reason_text: 200文字以内") }
+        guard let original = try await issuance.ledger.get(id: id) else { throw CounterError.issuanceNotFound }
+        guard [.delivered, .cancelled, .expired].contains(original.status) else { throw CounterError.notReprintable(original.status) }
+        guard let addressee = original.addresseeID.flatMap(AddresseeID.init), let person = try await issuance.taxData.person(addressee) else {
+            throw CounterError.residentNotFound
+        }
+        let info = try await issuance.ledger.reprintInfo(id)
+        let now = issuance.clock.now()
+        let today = JapanTime.localDate(now)
+        let items = Self.parseOptions((info?.options ?? "").replacingOccurrences(of: "items=", with: "items=")).taxItems
+        // The vehicle is not kept in the ledger: the one whose certificate has the original's content is it.
+        let plates: [String?]
+        if original.kind == .vehicleInspection {
+            plates = try await issuance.taxData.vehicles(for: addressee, year: FiscalYear(original.fiscalYear)).map(\.plate)
+        } else {
+            plates = [nil]
+        }
+        for plate in plates {
+            let context = try await context(person, kind: original.kind, year: FiscalYear(original.fiscalYear), copies: 1,
+                                            taxItems: items, plate: plate, today: today, now: now)
+            if !EligibilityPolicy.restrictionsNeedingApproval(context.restrictions, on: today).isEmpty {
+                throw CounterError.refused(Refusal(.counterOnly, context.restrictions.first { $0.isActive(on: today) }?.kind.rawValue ?? "restricted"))
+            }
+            if let refusal = EligibilityPolicy.counter.evaluate(context) {
+                if plates.count > 1 { continue }
+                throw CounterError.refused(refusal)
+            }
+            let probe = Certificate(number: CertificateNumber("-"), issueDate: today, fiscalYear: context.request.fiscalYear, person: person,
+                                    municipality: issuance.municipality, body: issuance.body(for: context, today: today),
+                                    feeYen: original.channel == .counter ? issuance.counterFeePerCopy(original.kind) : issuance.feePerCopy(original.kind))
+            guard let digest = info?.contentDigest, ContentDigest.of(probe) == digest else { continue }
+            let newID = UUID().uuidString.lowercased()
+            let new = NewIssuance(id: newID, requestID: "reprint-\(newID)", requestDigest: "reprint:\(id)", channel: .counter,
+                                  nodeID: issuance.settings.nodeID, kind: original.kind, fiscalYear: original.fiscalYear,
+                                  addresseeID: addressee.value, copies: 1, feeYen: probe.feeYen,
+                                  terminal: "counter:\(user)/reprint:\(reason.rawValue)/\(identity.auditText)")
+            let record: IssuanceRecord
+            do {
+                record = try await issuance.produce(new, context: context, today: today, now: now, feePerCopy: probe.feeYen,
+                                                    actor: .staff(user), action: .reprint) { numbers in
+                    LedgerStore.supersede(original: id, by: newID, newNumber: numbers[0].value, reason: reason.rawValue)
+                }.record
+            } catch {
+                throw CounterError.failed
+            }
+            try await audit.record(AuditEvent(actor: .staff(user), action: .reprint, object: .issuance(id),
+                                              reason: "\(reason.rawValue)/new=\(record.numbers.map(\.value).joined(separator: ","))/\(identity.auditText)"))
+            return record
+        }
+        try await audit.record(AuditEvent(actor: .staff(user), action: .reprint, object: .issuance(id), outcome: .refused, reason: "content_changed"))
+        throw CounterError.contentChanged
+    }
+
+    // MARK: - history and takings
+
+    /// One issuance as the history shows it: metadata only, never amounts.
+    public struct HistoryEntry: Sendable {
+        public var record: IssuanceRecord
+        public var numbers: [(number: String, status: NumberStatus, supersededBy: String?)]
+        public var reprint: ReprintInfo?
+    }
+
+    /// A resident's issuances (kiosk and counter), newest first; the view is audited.
+    public func history(_ id: AddresseeID, by user: String) async throws -> [HistoryEntry] {
+        let records = try await issuance.ledger.history(addressee: id.value)
+        try await audit.record(AuditEvent(actor: .staff(user), action: .lookup, object: .addressee(id.value), reason: "history"))
+        return try await records.asyncMap(entry)
+    }
+
+    /// The issuance a certificate number belongs to; the view is audited.
+    public func history(number: String, by user: String) async throws -> HistoryEntry {
+        guard number.utf8.count <= 32, let record = try await issuance.ledger.issuance(forNumber: number) else { throw CounterError.issuanceNotFound }
+        try await audit.record(AuditEvent(actor: .staff(user), action: .lookup, object: .certificate(number), reason: "history"))
+        return try await entry(record)
+    }
+
+    private func entry(_ record: IssuanceRecord) async throws -> HistoryEntry {
+        HistoryEntry(record: record, numbers: try await issuance.ledger.numberStatuses(record.id),
+                     reprint: try await issuance.ledger.reprintInfo(record.id))
+    }
+
+    /// 窓口収納: counter issuances handed over on `day` (Japan time), for the cash desk.
+    public func takings(on day: LocalDate) async throws -> [IssuanceRecord] {
+        let start = Date(timeIntervalSince1970: TimeInterval(day.dayNumber * 86400 - JapanTime.offsetSeconds))
+        return try await issuance.ledger.counterTakings(from: start, to: start.addingTimeInterval(86400))
+    }
+
     // MARK: - print
 
     /// The counter document while it waits to be printed.
@@ -392,5 +510,13 @@ public struct CounterService: Sendable {
             throw CounterError.issuanceNotFound
         }
         return record
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
     }
 }
