@@ -264,3 +264,24 @@ struct CounterAPITests {
         }
     }
 }
+
+/// docs/staff-openapi.yaml documents every staff JSON endpoint the code serves, with its method.
+@Suite("Staff OpenAPI")
+struct StaffOpenAPITests {
+    @Test func everyCounterEndpointIsDocumented() throws {
+        let text = try String(contentsOfFile: "\(KioskHarness.packageRoot)/docs/staff-openapi.yaml", encoding: .utf8)
+        let endpoints = CounterController.endpoints + [StaffController.login, StaffController.logout, StaffController.me]
+        for endpoint in endpoints {
+            // `:id` in the code is `{id}` in OpenAPI.
+            let path = "/staff/" + endpoint.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .joined(separator: "/")
+            guard let at = text.range(of: "\n  \(path):\n") else {
+                Issue.record("\(endpoint) is not in docs/staff-openapi.yaml")
+                continue
+            }
+            let rest = text[at.upperBound...]
+            let block = rest.prefix { _ in true }.components(separatedBy: "\n  /").first ?? ""
+            #expect(block.contains("    \(endpoint.method.rawValue.lowercased()):"), "\(endpoint): method not documented")
+        }
+    }
+}

@@ -6,8 +6,10 @@ import KofuStorage
 
 /// The counter's JSON API under `/staff/api/v1/counter` (documented in docs/staff-openapi.yaml). The same
 /// permissions and audit as the counter pages, which call the same `CounterService`.
-struct CounterController: Sendable {
+public struct CounterController: Sendable {
     let counter: CounterService
+
+    public init(counter: CounterService) { self.counter = counter }
 
     static let lookupByID = StaffEndpoint(.get, "api/v1/counter/residents/:addressee", .permission(.counterLookup))
     static let search = StaffEndpoint(.get, "api/v1/counter/residents", .permission(.counterLookup))
@@ -22,10 +24,10 @@ struct CounterController: Sendable {
     static let takings = StaffEndpoint(.get, "api/v1/counter/takings", .permission(.counterIssue))
     static let residentHistory = StaffEndpoint(.get, "api/v1/history/residents/:addressee", .permission(.viewIssuanceHistory))
     static let numberHistory = StaffEndpoint(.get, "api/v1/history/certificates/:number", .permission(.viewIssuanceHistory))
-    static let endpoints = [lookupByID, search, issue, document, printed, cancel, pendingApprovals, approve, reject,
+    public static let endpoints = [lookupByID, search, issue, document, printed, cancel, pendingApprovals, approve, reject,
                             reprint, takings, residentHistory, numberHistory]
 
-    func addRoutes<Routes: RouterMethods>(to staff: StaffRoutes<Routes>) where Routes.Context: StaffRequestContext {
+    public func addRoutes<Routes: RouterMethods>(to staff: StaffRoutes<Routes>) where Routes.Context: StaffRequestContext {
         staff.add(Self.lookupByID) { request, context, user in
             try await respond {
                 guard let raw = context.parameters.get("addressee"), let id = AddresseeID(raw) else {
