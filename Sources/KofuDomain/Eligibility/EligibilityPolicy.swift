@@ -7,8 +7,11 @@ public struct EligibilityPolicy: Sendable {
     /// The kiosk rules of DOMAIN.md §2: person checks first (so a restricted person is never told more
     /// than "use the counter"), then data freshness and retention, then what each kind needs.
     public static var kiosk: EligibilityPolicy {
-        let person: [any RefusalRule] = [CardRegisteredRule(), ResidentStatusRule(), MovedInTodayRule(),
-                                         RestrictionRule(), PrintableCharactersRule()]
+        withPersonRules([CardRegisteredRule(), ResidentStatusRule(), MovedInTodayRule(), RestrictionRule(), PrintableCharactersRule()])
+    }
+
+    /// `person` rules first, then for each kind: data freshness, retention, and what the kind itself needs.
+    static func withPersonRules(_ person: [any RefusalRule]) -> EligibilityPolicy {
         func fresh(_ kind: CertificateKind) -> any RefusalRule { DataFreshnessRule(dataSets: dataSets(for: kind)) }
         return EligibilityPolicy(rules: [
             .taxPayment: person + [fresh(.taxPayment), RetentionRule(), LeviesPresentRule(), UnpaidPastDueRule(), ProvisionalPaymentRule()],
@@ -24,14 +27,7 @@ public struct EligibilityPolicy: Sendable {
     /// (`CounterApproval`). What cannot be printed right (外字) or certified from the data (stale data, years
     /// not held, the kind's own conditions) is refused as at the kiosk.
     public static var counter: EligibilityPolicy {
-        let person: [any RefusalRule] = [PersonKnownRule(), PrintableCharactersRule()]
-        func fresh(_ kind: CertificateKind) -> any RefusalRule { DataFreshnessRule(dataSets: dataSets(for: kind)) }
-        return EligibilityPolicy(rules: [
-            .taxPayment: person + [fresh(.taxPayment), RetentionRule(), LeviesPresentRule(), UnpaidPastDueRule(), ProvisionalPaymentRule()],
-            .incomeTaxation: person + [fresh(.incomeTaxation), RetentionRule(), AssessedRule()],
-            .nonTaxation: person + [fresh(.nonTaxation), RetentionRule(), NonTaxedRule()],
-            .vehicleInspection: person + [fresh(.vehicleInspection), RetentionRule(), VehiclePaidRule()],
-        ])
+        withPersonRules([PersonKnownRule(), PrintableCharactersRule()])
     }
 
     /// The restrictions that need a second staff member's approval before a counter issuance renders:

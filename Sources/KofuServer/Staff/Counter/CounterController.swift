@@ -104,13 +104,8 @@ public struct CounterController: Sendable {
                 guard let reason = string("reason").flatMap(CounterService.ReprintReason.init(rawValue:)) else {
                     throw CounterError.invalid("reason: \(CounterService.ReprintReason.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                guard case .object(let id) = o["identity"] ?? .null else { throw CounterError.invalid("identity: 本人確認の記録が必要です") }
-                func idString(_ key: String) -> String { if case .string(let v) = id[key] ?? .null { return v }; return "" }
-                let poa: Bool = if case .bool(let b) = id["power_of_attorney"] ?? .null { b } else { false }
                 let record = try await counter.reprint(original: originalID, reason: reason, note: string("reason_text") ?? "",
-                                                       identity: IdentityCheck(document: idString("document"), applicant: idString("applicant"),
-                                                                               powerOfAttorney: poa),
-                                                       by: user.userID)
+                                                       identity: try CounterIssueJSON.identity(o["identity"]), by: user.userID)
                 return KioskJSON.response(.created, CounterIssuanceJSON(record))
             }
         }
@@ -229,12 +224,16 @@ enum CounterIssueJSON {
                 items.append(item)
             }
         }
-        guard case .object(let id) = o["identity"] ?? .null else { throw CounterError.invalid("identity: 本人確認の記録が必要です") }
-        func idString(_ key: String) -> String { if case .string(let s) = id[key] ?? .null { return s }; return "" }
-        let poa: Bool = if case .bool(let b) = id["power_of_attorney"] ?? .null { b } else { false }
         return CounterIssueRequest(addresseeID: addressee, kind: kind, fiscalYear: FiscalYear(year), copies: copies, taxItems: items,
-                                   vehiclePlate: string("vehicle_plate"),
-                                   identity: IdentityCheck(document: idString("document"), applicant: idString("applicant"), powerOfAttorney: poa))
+                                   vehiclePlate: string("vehicle_plate"), identity: try identity(o["identity"]))
+    }
+
+    /// The `identity` object: 本人確認書類, 本人/代理人, 委任状.
+    static func identity(_ value: JSONValue?) throws -> IdentityCheck {
+        guard case .object(let id) = value ?? .null else { throw CounterError.invalid("identity: 本人確認の記録が必要です") }
+        func string(_ key: String) -> String { if case .string(let s) = id[key] ?? .null { return s }; return "" }
+        let poa: Bool = if case .bool(let b) = id["power_of_attorney"] ?? .null { b } else { false }
+        return IdentityCheck(document: string("document"), applicant: string("applicant"), powerOfAttorney: poa)
     }
 }
 
