@@ -126,6 +126,8 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         StaffShellController(pages: pages).addRoutes(to: staff)
         OperatorController(services: services).addRoutes(to: staff)
         CounterController(counter: services.counter).addRoutes(to: staff)
+        AuditPages(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages).addRoutes(to: staff)
+        AdminPages(auth: services.staffAuth, pages: pages, sealKeys: services.sealKeys).addRoutes(to: staff)
     }
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 

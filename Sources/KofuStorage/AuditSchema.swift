@@ -8,6 +8,7 @@
 /// - `audit_state`: one row with the chain head (for detecting removal at the end) and the anchor the
 ///   chain starts from after a retention purge.
 /// - `audit_checkpoints`: periodic signed (sequence, hash) pairs.
+/// - `staff_users.last_login_at` (0302): the last successful sign-in, for the administrator's account review.
 public enum AuditSchema {
     public static var migrations: [Migration] {
         [
@@ -72,6 +73,9 @@ public enum AuditSchema {
                     )
                     """,
                 ]
+            },
+            Migration(name: "0302_staff_last_login") { _ in
+                ["ALTER TABLE staff_users ADD COLUMN last_login_at BIGINT"]
             },
         ]
     }

@@ -28,6 +28,8 @@ public struct StaffUser: Sendable, Equatable, Codable {
     public var lockedUntil: Date?
     public var createdAt: Date
     public var passwordChangedAt: Date
+    /// The last successful sign-in; nil if the user never signed in.
+    public var lastLoginAt: Date? = nil
 
     public func isLocked(at now: Date) -> Bool { lockedUntil.map { $0 > now } ?? false }
 }
@@ -51,7 +53,7 @@ public enum StaffError: Error, Equatable, CustomStringConvertible {
         case .userExists(let id): "user \(id) already exists"
         case .unknownUser(let id): "no user \(id)"
         case .passwordTooShort: "the password must have at least \(StaffStore.minimumPasswordLength) characters"
-        case .lastAdministrator(let id): "\(id) is the last enabled administrator and cannot be disabled"
+        case .lastAdministrator(let id): "\(id) is the last enabled administrator and cannot be disabled or lose the role"
         case .cannotDisableSelf(let id): "\(id) cannot disable their own account"
         }
     }
@@ -118,7 +120,7 @@ public struct StaffStore: Sendable {
     private static func millis(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
     private static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 
-    private static let userColumns = "user_id, role, disabled, failed_logins, locked_until, created_at, password_changed_at"
+    private static let userColumns = "user_id, role, disabled, failed_logins, locked_until, created_at, password_changed_at, last_login_at"
 
     private static func decodeUser(_ row: any SQLRow) throws -> StaffUser {
         let roleText = try row.decode(column: "role", as: String.self)
@@ -128,7 +130,8 @@ public struct StaffStore: Sendable {
                          failedLogins: try row.decode(column: "failed_logins", as: Int.self),
                          lockedUntil: try row.decode(column: "locked_until", as: Int64?.self).map(date),
                          createdAt: date(try row.decode(column: "created_at", as: Int64.self)),
-                         passwordChangedAt: date(try row.decode(column: "password_changed_at", as: Int64.self)))
+                         passwordChangedAt: date(try row.decode(column: "password_changed_at", as: Int64.self)),
+                         lastLoginAt: try row.decode(column: "last_login_at", as: Int64?.self).map(date))
     }
 
     private func checkPassword(_ password: String) throws {
@@ -185,6 +188,27 @@ public struct StaffStore: Sendable {
         }
     }
 
+    /// Gives a user another role and ends their session (the new role applies from their next sign-in).
+    /// Refuses to take the role from the last enabled administrator, checked in the same transaction as the
+    /// change (see `setDisabled`).
+    public func setRole(_ id: String, _ role: StaffRole) async throws {
+        try await database.transaction { db in
+            guard let row = try await db.raw("SELECT role FROM staff_users WHERE user_id = \(bind: id)").first() else {
+                throw StaffError.unknownUser(id)
+            }
+            let current = try row.decode(column: "role", as: String.self)
+            guard current != role.rawValue else { return }
+            if current == StaffRole.administrator.rawValue {
+                let lock = database.backend == .postgres ? " FOR UPDATE" : ""
+                let admins = try await db.raw("SELECT user_id FROM staff_users WHERE role = 'administrator' AND disabled = 0\(unsafeRaw: lock)").all()
+                    .compactMap { try? $0.decode(column: "user_id", as: String.self) }
+                if admins == [id] { throw StaffError.lastAdministrator(id) }
+            }
+            try await db.raw("UPDATE staff_users SET role = \(bind: role.rawValue) WHERE user_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM staff_sessions WHERE user_id = \(bind: id)").run()
+        }
+    }
+
     /// Sets a new password, clears any lockout and ends the user's session.
     public func setPassword(_ id: String, password: String, now: Date = Date()) async throws {
         try checkPassword(password)
@@ -221,11 +245,12 @@ public struct StaffStore: Sendable {
         if user.isLocked(at: now) { return .locked(userID: id) }
         if matches {
             try await database.transaction { db in
-                try await db.raw("UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE user_id = \(bind: id)").run()
+                try await db.raw("UPDATE staff_users SET failed_logins = 0, locked_until = NULL, last_login_at = \(bind: Self.millis(now)) WHERE user_id = \(bind: id)").run()
             }
             var ok = user
             ok.failedLogins = 0
             ok.lockedUntil = nil
+            ok.lastLoginAt = Self.date(Self.millis(now))
             return .success(ok)
         }
         let until = Self.millis(now.addingTimeInterval(lockout.duration))
@@ -262,7 +287,7 @@ public struct StaffStore: Sendable {
         let tokenHash = SHA256.hex(Array(token.utf8))
         let ms = Self.millis(now)
         return try await database.transaction { db -> SessionLookup in
-            guard let row = try await db.raw("SELECT s.last_seen, u.user_id, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at FROM staff_sessions s JOIN staff_users u ON u.user_id = s.user_id WHERE s.token_hash = \(bind: tokenHash)").first() else {
+            guard let row = try await db.raw("SELECT s.last_seen, u.user_id, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at, u.last_login_at FROM staff_sessions s JOIN staff_users u ON u.user_id = s.user_id WHERE s.token_hash = \(bind: tokenHash)").first() else {
                 return .invalid
             }
             let user = try Self.decodeUser(row)

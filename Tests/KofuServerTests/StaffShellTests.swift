@@ -118,7 +118,7 @@ struct StaffShellTests {
                     #expect(html.contains(">\(item.label)<") == role.allows(item.permission), "\(role): \(item.label)")
                 }
                 #expect(html.contains(#"href="/staff/operator""#) == role.allows(.operatorDashboard), "\(role)")
-                #expect(html.contains(#"href="/staff/audit/export""#) == role.allows(.auditExport), "\(role)")
+                #expect(html.contains(#"href="/staff/audit""#) == role.allows(.auditExport), "\(role)")
             }
         }
     }

@@ -44,15 +44,15 @@ public enum StaffMenu {
         Item(permission: .operatorPauseResume, area: .operations, label: "キオスク受付の停止・再開",
              summary: "キオスクでの受付を一時停止し、または再開します(運用状況の画面から)。", href: "/staff/operator"),
         Item(permission: .auditExport, area: .audit, label: "監査ログの出力",
-             summary: "監査ログを JSON Lines 形式でダウンロードします。", href: "/staff/audit/export"),
+             summary: "監査ログを条件で絞り込んで表示し、CSV・JSON Lines でダウンロードします。", href: "/staff/audit"),
         Item(permission: .auditVerify, area: .audit, label: "監査ログの検証",
-             summary: "監査ログの改ざんの有無を検証し、結果を JSON で表示します。", href: "/staff/audit/verify"),
+             summary: "監査ログの改ざんの有無と最新のアンカーを確認します(監査ログの画面の「検証」から)。", href: "/staff/audit"),
         Item(permission: .userAdministration, area: .administration, label: "職員アカウントの管理",
-             summary: "職員の登録、無効化・有効化、パスワードの再設定を行います。", href: nil),
+             summary: "職員の登録、役割の変更、無効化・有効化、パスワードの再設定、アカウントの見直しを行います。", href: "/staff/admin/users"),
         Item(permission: .configurationChange, area: .administration, label: "設定の変更",
              summary: "受付時間などの設定を変更します。", href: nil),
         Item(permission: .keyOperations, area: .administration, label: "公印鍵の操作",
-             summary: "証明書の公印(電子署名)鍵の生成・更新・廃止を行います。", href: nil),
+             summary: "証明書の公印(電子署名)鍵の状態を確認し、鍵を更新します。", href: "/staff/admin/keys"),
     ]
 
     /// The features `role` may use, grouped by area (areas without one left out).
