@@ -43,9 +43,10 @@ struct MonitoringGauges: Sendable {
         }
 
         do {
-            let pause = try await issuance.intakePause()
+            // One read, so that the pause and the closed reasons of a scrape always agree.
             let availability = try await issuance.availability(at: now)
-            out.gauge("kofu_intake_paused", help: "1 while an operator has paused kiosk intake (all nodes).", pause.paused ? 1 : 0)
+            let paused = availability.closedForAll.contains { if case .paused = $0 { true } else { false } }
+            out.gauge("kofu_intake_paused", help: "1 while an operator has paused kiosk intake (all nodes).", paused ? 1 : 0)
             out.gauge("kofu_kiosk_open", help: "1 when the kiosk takes every kind of certificate, 0 when it closes any.",
                       availability.isFullyOpen ? 1 : 0)
             out.gauge("kofu_kiosk_kind_open", help: "1 when the kiosk takes this kind of certificate.",
