@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The alert rules: well-formed, and each alert fires on the series its unit test gives (promtool, Debian's prometheus).
+promtool check rules deploy/prometheus/kofu-rules.yml
+promtool test rules deploy/prometheus/kofu-rules.test.yml
 # Playwright for Python and pytest; the browser is Debian's chromium (no `playwright install` download).
 if ! python3 -c 'import playwright.sync_api, pytest' 2>/dev/null; then
   echo "installing: playwright pytest (pip)" >&2

@@ -18,9 +18,11 @@ struct OperationsController: Sendable {
         guard let metricsAccess else { return }
         router.get("metrics") { request, _ in
             if let refused = metricsAccess.refusal(request) { return refused }
-            let text = KofuMetrics.registry.emitToBuffer()
+            // The registry's counters and histograms, then the gauges computed from the state just now.
+            var text = ByteBuffer(bytes: KofuMetrics.registry.emitToBuffer())
+            text.writeString(await MonitoringGauges(services: self.services).render())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+                            body: .init(byteBuffer: text))
         }
     }
 
