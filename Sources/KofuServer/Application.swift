@@ -126,6 +126,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         StaffShellController(pages: pages).addRoutes(to: staff)
         OperatorController(services: services).addRoutes(to: staff)
         CounterController(counter: services.counter).addRoutes(to: staff)
+        CounterPages(counter: services.counter, pages: pages).addRoutes(to: staff)
     }
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
 
