@@ -448,7 +448,6 @@ struct IssueView {
     var applicantProxy: Bool
     var powerOfAttorney: Bool
     var feePerCopy: String
-    var feeTotal: String
     var backHref: String
 
     init(person: Person, kind: CertificateKind, year: Int, form: IssueForm, error: String?, vehicles: [Vehicle], feePerCopy: Int) {
@@ -465,7 +464,6 @@ struct IssueView {
         applicantProxy = form.applicant == "proxy"
         powerOfAttorney = form.powerOfAttorney
         self.feePerCopy = CounterDisplay.yen(feePerCopy)
-        feeTotal = CounterDisplay.yen(feePerCopy * max(1, min(10, Int(form.copies) ?? 1)))
         backHref = CounterPages.residentPath(person.addresseeID.value, purpose: form.purpose)
     }
 }
