@@ -126,6 +126,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         StaffShellController(pages: pages).addRoutes(to: staff)
         OperatorController(services: services).addRoutes(to: staff)
         CounterController(counter: services.counter).addRoutes(to: staff)
+        CounterPages(counter: services.counter, pages: pages).addRoutes(to: staff)
         AuditPages(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages).addRoutes(to: staff)
         AdminPages(auth: services.staffAuth, pages: pages, sealKeys: services.sealKeys).addRoutes(to: staff)
     }

@@ -8,6 +8,7 @@ Environment:
                        KOFU_SCREENSHOT_DIR=docs/images/staff refreshes the ones in the documentation
 """
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -46,6 +47,8 @@ def free_port():
 class Kofu:
     base: str
     users: dict
+    # The sample batch's demo cards by case name (`ordinary`, `support_measure`, …): card_serial, addressee_id.
+    cards: dict
 
     def url(self, path):
         return self.base + path
@@ -90,7 +93,8 @@ def kofu():
                     log.flush()
                     pytest.fail("kofu serve did not start:\n" + (data / "serve.log").read_text())
                 time.sleep(0.2)
-        yield Kofu(base=base, users=ROLES)
+        cards = {c["case"]: c for c in json.loads((batch / "demo-cards.json").read_text())["cards"]}
+        yield Kofu(base=base, users=ROLES, cards=cards)
     finally:
         server.terminate()
         try:

@@ -32,11 +32,11 @@ public enum StaffMenu {
     /// Every feature, in menu order; one per permission.
     public static let items: [Item] = [
         Item(permission: .counterLookup, area: .counter, label: "窓口照会",
-             summary: "来庁者の課税・納税データを照会します。", href: nil),
+             summary: "来庁者の課税・納税データを照会します。", href: "/staff/counter"),
         Item(permission: .counterIssue, area: .counter, label: "窓口交付・再印刷",
-             summary: "証明書を窓口で交付し、または再印刷します。", href: nil),
+             summary: "照会した住民の画面から、証明書を窓口で交付します。", href: "/staff/counter"),
         Item(permission: .approveRestrictedIssuance, area: .counter, label: "制限付き交付の承認",
-             summary: "二人目の職員として、制限付きの交付を承認します。", href: nil),
+             summary: "二人目の職員として、制限付きの交付を承認します。", href: "/staff/counter/approvals"),
         Item(permission: .viewIssuanceHistory, area: .history, label: "交付履歴照会",
              summary: "交付の記録(日時・種類・状態)を照会します。", href: nil),
         Item(permission: .operatorDashboard, area: .operations, label: "運用状況",
