@@ -103,7 +103,10 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
     let routes = RouteTable()
     router.add(middleware: RequestIDMiddleware())
     if !listener.allow.isEmpty { router.add(middleware: AddressAllowlist(networks: listener.allow, logger: logger)) }
-    router.add(middleware: UnmatchedRouteMiddleware(table: routes))
+    // The staff pages' templates, read once here so that a broken one stops the start, naming the file.
+    let pages = surfaces.contains(.staff)
+        ? try StaffPageRenderer(directory: (config.templatesDir as NSString).appendingPathComponent("staff")) : nil
+    router.add(middleware: UnmatchedRouteMiddleware(table: routes, staffPages: pages))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestBodyPolicy(logger: logger))
     // /metrics lives with the staff surface; on a listener the certificate center reaches (mutual TLS) it is
@@ -118,9 +121,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
             .addRoutes(to: router)
     }
-    if surfaces.contains(.staff) {
-        // The staff pages' templates, read once here so that a broken one stops the start, naming the file.
-        let pages = try StaffPageRenderer(directory: (config.templatesDir as NSString).appendingPathComponent("staff"))
+    if let pages {
         let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages)
             .addRoutes(to: router.group("staff"))
         StaffShellController(pages: pages).addRoutes(to: staff)

@@ -113,12 +113,17 @@ final class RouteTable: Sendable {
 struct UnmatchedRouteMiddleware: RouterMiddleware {
     typealias Context = KofuRequestContext
     let table: RouteTable
+    /// On the staff surface, a browser gets the Japanese 404 page instead of JSON.
+    var staffPages: StaffPageRenderer?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && context.coreContext.endpointPath.value == "NotFound" {
             let allowed = table.methods(for: request.uri.path)
+            if allowed.isEmpty, let staffPages, request.uri.path.hasPrefix("/staff"), StaffPageRenderer.prefersHTML(request) {
+                return staffPages.errorResponse(HTTPError(.notFound), request: request, user: nil, sessionExpired: false)
+            }
             guard !allowed.isEmpty else {
                 return KioskJSON.error(.notFound, code: "NOT_FOUND", message: "指定されたURLは存在しません。")
             }

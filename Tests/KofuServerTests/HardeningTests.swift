@@ -183,6 +183,19 @@ struct HardeningTests {
         }
     }
 
+    @Test("an unknown staff URL: a browser gets the Japanese 404 page, a program JSON")
+    func unknownStaffURL() async throws {
+        let h = try await KioskHarness.make(people: 30)
+        defer { Task { await h.cleanUp() } }
+        try await h.withLiveServer { client, _ in
+            let page = try await client.execute(uri: "/staff/no-such-page", method: .get, headers: [.accept: "text/html"])
+            #expect(page.status == .notFound && page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(String(buffer: page.body).contains("ページが見つかりません") && String(buffer: page.body).contains("lang=\"ja\""))
+            let json = try await client.execute(uri: "/staff/no-such-page", method: .get)
+            #expect(json.status == .notFound && Kiosk.errorCode(json.body) == "NOT_FOUND")
+        }
+    }
+
     // MARK: item 6 — CSRF
 
     @Test("staff POSTs need the session's CSRF token, a same-site origin and a JSON or form body")
