@@ -6,7 +6,7 @@ struct Kofu: AsyncParsableCommand {
         commandName: "kofu",
         abstract: "Kofu (交付): the certificate issuance server behind convenience-store kiosks.",
         subcommands: [ServeCommand.self, ImportCommand.self, RolloverCommand.self, SampleCommand.self, RenderCommand.self,
-                      VerifyCommand.self, KeysCommand.self, UsersCommand.self, AuditCommand.self, BenchCommand.self])
+                      VerifyCommand.self, KeysCommand.self, UsersCommand.self, AuditCommand.self, BackupCommand.self, BenchCommand.self])
 }
 
 /// `kofu bench …`: the benchmarks behind docs/performance.md.

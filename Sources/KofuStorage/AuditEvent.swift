@@ -49,6 +49,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case kioskExpire = "kiosk_expire"
     /// At start: spool leftovers wiped and unfinished issuances voided.
     case spoolRecovery = "spool_recovery"
+    /// `kofu backup`: a backup made, or backups past the rollover rule deleted.
+    case backup
 }
 
 /// How it ended.

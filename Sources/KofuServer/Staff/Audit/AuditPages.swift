@@ -241,6 +241,7 @@ extension AuditAction {
         case .intakeResume: "受付再開"
         case .kioskExpire: "受取期限切れ"
         case .spoolRecovery: "起動時の復旧"
+        case .backup: "バックアップ"
         }
     }
 }
