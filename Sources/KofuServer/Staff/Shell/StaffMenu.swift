@@ -38,7 +38,7 @@ public enum StaffMenu {
         Item(permission: .approveRestrictedIssuance, area: .counter, label: "制限付き交付の承認",
              summary: "二人目の職員として、制限付きの交付を承認します。", href: "/staff/counter/approvals"),
         Item(permission: .viewIssuanceHistory, area: .history, label: "交付履歴照会",
-             summary: "交付の記録(日時・種類・状態)を照会します。", href: nil),
+             summary: "交付の記録(日時・種類・証明書番号・状態)を宛名番号または証明書番号で照会し、再交付します。", href: "/staff/history"),
         Item(permission: .operatorDashboard, area: .operations, label: "運用状況",
              summary: "キオスクの受付状況、件数、データの鮮度を表示します。", href: "/staff/operator"),
         Item(permission: .operatorPauseResume, area: .operations, label: "キオスク受付の停止・再開",
