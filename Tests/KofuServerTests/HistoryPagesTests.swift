@@ -70,6 +70,7 @@ struct HistoryPagesTests {
             #expect(page.html.contains(#"<span class="ok">有効</span>"#) && page.html.contains(#"<span class="no">無効</span>"#))
             #expect(page.html.contains("交付済み") && page.html.contains("取消") && page.html.contains("<td>clerk.a</td>"))
             #expect(!page.html.contains("円"), "the history shows no amounts")
+            #expect(!page.html.contains("再交付 0回"), "no reprint count where there was none")
             #expect(page.html.contains(#"href="/staff/counter/issuances/\#(kioskID)/reprint""#))
             #expect(page.html.contains(#"href="/staff/counter/issuances/\#(counterID)/reprint""#))
 

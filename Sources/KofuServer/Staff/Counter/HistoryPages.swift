@@ -196,7 +196,8 @@ struct HistoryRow {
     var numbers: [Number]
     var status: String
     var staff: String
-    var reprints: Int
+    /// How many reprints were made of it; nil when none.
+    var reprints: Int?
     var reprintOf: String?
     var reprintOfHref: String?
     var reprintReason: String?
@@ -219,7 +220,7 @@ struct HistoryRow {
         }
         status = CounterText.issuanceStatus(r.status)
         staff = CounterStaff.of(r) ?? "—"
-        reprints = e.reprint?.reprints ?? 0
+        reprints = (e.reprint?.reprints ?? 0) > 0 ? e.reprint?.reprints : nil
         reprintOf = e.reprint?.reprintOf == nil ? nil : (originalNumber ?? "(不明)")
         reprintOfHref = originalNumber.map(HistoryPages.historyPath(number:))
         reprintReason = e.reprint?.reprintReason.map { CounterService.ReprintReason(rawValue: $0)?.label ?? $0 }
