@@ -90,6 +90,17 @@ struct HistoryPagesTests {
             let audited = try await client.page("/staff/history?addressee=\(addressee)", cookie: auditor)
             #expect(audited.status == .ok && audited.html.contains(kioskNumber) && !audited.html.contains("/reprint"))
             #expect(try await client.page("/staff/counter/issuances/\(kioskID)/reprint", cookie: auditor).status == .forbidden)
+            #expect(try await client.page("/staff/counter/takings", cookie: auditor).status == .forbidden)
+            // An operator has no business with residents' issuances.
+            _ = try await services.staffAuth.store.addUser("oper.a", role: .operator, password: CounterAPITests.password("oper.a"))
+            let oper = try #require(try await client.formLogin("oper.a", CounterAPITests.password("oper.a")).cookie)
+            for path in ["/staff/history?addressee=\(addressee)", "/staff/counter/takings", "/staff/counter/issuances/\(kioskID)/reprint"] {
+                #expect(try await client.page(path, cookie: oper).status == .forbidden, "\(path)")
+            }
+            let forged = try await client.formPost("/staff/counter/issuances/\(kioskID)/reprint",
+                                                   Self.reprintForm(oper, reason: "paper_jam"), cookie: oper)
+            #expect(forged.status == .forbidden)
+            #expect(try await services.issuance.ledger.numberStatus(kioskNumber)?.status == .issued)
 
             try await services.audit.flush()
             #expect(try await services.audit.entries(limit: 10_000).contains {
