@@ -49,6 +49,9 @@ class Kofu:
     users: dict
     # The sample batch's demo cards by case name (`ordinary`, `support_measure`, …): card_serial, addressee_id.
     cards: dict
+    # The kiosk API's listener (plain HTTP on loopback) and the public verification listener.
+    kiosk: str
+    public: str
 
     def url(self, path):
         return self.base + path
@@ -60,11 +63,12 @@ def kofu():
     if not binary.exists():
         pytest.fail(f"{binary}: no kofu binary; build it first (swift build)")
     data = Path(tempfile.mkdtemp(prefix="kofu-browser-"))
-    # The staff pages have a listener of their own; the kiosk and public listeners get ports nobody uses here.
+    # Each surface has a listener of its own: the staff pages, the kiosk API and public verification.
     port = free_port()
     kiosk_port = free_port()
+    public_port = free_port()
     env = dict(os.environ, KOFU_DATA_DIR=str(data / "data"), KOFU_HTTP_HOST="127.0.0.1", KOFU_HTTP_PORT=str(kiosk_port),
-               KOFU_STAFF_PORT=str(port), KOFU_PUBLIC_PORT="0",
+               KOFU_STAFF_PORT=str(port), KOFU_PUBLIC_PORT=str(public_port),
                KOFU_ISSUANCE_SERVICE_HOURS="00:00-24:00", KOFU_ISSUANCE_CLOSED_DAYS="", KOFU_LOG_LEVEL="warning")
     env.pop("KOFU_CONFIG", None)
     env.pop("KOFU_DATABASE_URL", None)
@@ -94,7 +98,8 @@ def kofu():
                     pytest.fail("kofu serve did not start:\n" + (data / "serve.log").read_text())
                 time.sleep(0.2)
         cards = {c["case"]: c for c in json.loads((batch / "demo-cards.json").read_text())["cards"]}
-        yield Kofu(base=base, users=ROLES, cards=cards)
+        yield Kofu(base=base, users=ROLES, cards=cards, kiosk=f"http://127.0.0.1:{kiosk_port}",
+                   public=f"http://127.0.0.1:{public_port}")
     finally:
         server.terminate()
         try:

@@ -84,7 +84,7 @@ def test_a_clerk_sees_no_operator_or_admin_menu_and_is_refused_the_dashboard(pag
     for other in ["運用", "監査", "管理", "運用状況", "キオスク受付の停止・再開", "職員アカウントの管理", "公印鍵の操作"]:
         expect(page.get_by_role("heading", name=other, exact=True)).to_have_count(0)
         expect(page.get_by_text(other, exact=True)).to_have_count(0)
-    expect(menu(page).get_by_role("link")).to_have_text(["ホーム", "窓口照会"])
+    expect(menu(page).get_by_role("link")).to_have_text(["ホーム", "窓口照会", "交付履歴照会"])
     screenshots(page, "clerk-home")
     answer = page.goto(kofu.url("/staff/operator"))
     assert answer.status == 403

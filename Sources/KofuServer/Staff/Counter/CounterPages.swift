@@ -51,6 +51,7 @@ struct CounterPages: Sendable {
         }
         staff.add(Self.approve) { request, context, user in try await decide(request, context, approve: true, user: user) }
         staff.add(Self.reject) { request, context, user in try await decide(request, context, approve: false, user: user) }
+        HistoryPages(counter: counter, pages: pages).addRoutes(to: staff)
     }
 
     static func residentPath(_ id: String, purpose: String) -> String { "\(root)/residents/\(id)?purpose=\(purpose)" }
@@ -106,7 +107,8 @@ struct CounterPages: Sendable {
         }
         do {
             let view = try await counter.resident(id, purpose: purpose, by: user.userID)
-            let page = ResidentView(view, purpose: purpose, purposeLabel: Self.purposeLabel(purpose), canIssue: user.role.allows(.counterIssue))
+            var page = ResidentView(view, purpose: purpose, purposeLabel: Self.purposeLabel(purpose), canIssue: user.role.allows(.counterIssue))
+            if user.role.allows(.viewIssuanceHistory) { page.historyHref = HistoryPages.historyPath(addressee: id.value) }
             return try render("counter/resident", "住民情報 \(id.value)", page, user, request)
         } catch CounterError.residentNotFound {
             lookup.error = CounterError.residentNotFound.message
@@ -376,6 +378,8 @@ struct ResidentView {
     var rows: [Row]
     var canIssue: Bool
     var lookupHref: String
+    /// 交付履歴 of this resident, for those who may see it.
+    var historyHref: String?
 
     init(_ v: CounterService.ResidentView, purpose: String, purposeLabel: String, canIssue: Bool) {
         let today = JapanTime.localDate(Date())
