@@ -239,7 +239,7 @@ struct CounterAPITests {
             #expect(original["reprints"] as? Int == 1 && original["channel"] as? String == "kiosk")
             #expect((original["numbers"] as? [[String: Any]])?.first?["superseded_by"] as? String == newNumber)
             #expect(history.first { $0["issuance_id"] as? String == newID }?["reprint_of"] as? String == oldID)
-            #expect(!String(buffer: historyResponse.body).contains("fee"))
+            #expect(!String(buffer: historyResponse.body).contains("fee_yen"))
             let byNumber = Kiosk.json(try await client.execute(uri: "/staff/api/v1/history/certificates/\(newNumber)", method: .get, headers: clerk).body)
             #expect(byNumber["reprint_reason"] as? String == "paper_jam")
 

@@ -36,7 +36,9 @@ struct HardeningTests {
             #expect(ready == .ok, "\(body)")
             #expect(try await Self.issue(client, "S1", card: h.card("ordinary"), year: h.latestYear).0 == .created)
 
-            h.clock.advance(49 * 3600)  // the batch is now older than max_data_age_hours (48)
+            // The sample batch is extracted at 02:00 Japan time "today", which is up to 2 h ahead of now just after
+            // midnight: 52 h makes it older than max_data_age_hours (48) at any time of day.
+            h.clock.advance(52 * 3600)
             let (stale, staleBody) = try await Self.readyz(client)
             #expect(stale == .serviceUnavailable)
             #expect(staleBody.contains("data_stale_residents"), "\(staleBody)")
