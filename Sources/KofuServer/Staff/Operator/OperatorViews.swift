@@ -13,6 +13,14 @@ struct OperatorConsoleView {
         var alert: Bool
     }
 
+    /// An `import` entry of the audit log.
+    struct ImportLine {
+        var at: String
+        var batch: String
+        var outcomeLabel: String
+        var reason: String
+    }
+
     struct Fact {
         var label: String
         var value: String
@@ -36,7 +44,7 @@ struct OperatorConsoleView {
     var chains: [OperatorController.Summary.Terminal]
     var dataSets: [Fact]
     var keys: [Fact]
-    var imports: [OperatorController.Summary.Import]
+    var imports: [ImportLine]
     var today: String
 
     init(_ s: OperatorController.Summary, canPause: Bool) {
@@ -94,7 +102,7 @@ struct OperatorConsoleView {
         } else {
             keys = [Fact(label: "署名鍵", value: "署名に使える鍵がありません", alert: true)]
         }
-        imports = s.imports
+        imports = s.imports.map { ImportLine(at: $0.at, batch: $0.batch, outcomeLabel: $0.outcome == "success" ? "成功" : "失敗", reason: $0.reason) }
         today = String(s.generated_at.prefix(10))
     }
 
