@@ -226,7 +226,8 @@ struct OperatorController: Sendable {
         let pause = try await service.intakePause()
         let reasons = availability.allReasons.map { reason in
             Summary.ClosedReason(code: reason.code, label: reason.japanese,
-                                 kinds: CertificateKind.allCases.filter { availability.reason(for: $0) == reason }.map(\.rawValue))
+                                 kinds: availability.closedForAll.contains(reason) ? CertificateKind.allCases.map(\.rawValue)
+                                     : CertificateKind.allCases.filter { availability.closedKinds[$0] == reason }.map(\.rawValue))
         }
         let hourAgo = now.addingTimeInterval(-3600)
         let activity = try await service.ledger.activity(from: since, to: now.addingTimeInterval(1))
