@@ -125,7 +125,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         let staff = StaffController(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages)
             .addRoutes(to: router.group("staff"))
         StaffShellController(pages: pages).addRoutes(to: staff)
-        OperatorController(services: services).addRoutes(to: staff)
+        OperatorController(services: services, pages: pages).addRoutes(to: staff)
         CounterController(counter: services.counter).addRoutes(to: staff)
         CounterPages(counter: services.counter, pages: pages).addRoutes(to: staff)
         AuditPages(auth: services.staffAuth, checkpointSigner: services.checkpointSigner, pages: pages).addRoutes(to: staff)

@@ -9,22 +9,54 @@ import KofuStorage
 /// the spool and the admission queue.
 struct OperatorController: Sendable {
     let services: KofuServices
+    let pages: StaffPageRenderer
 
     static let dashboard = StaffEndpoint(.get, "operator", .permission(.operatorDashboard))
     static let summary = StaffEndpoint(.get, "operator/summary", .permission(.operatorDashboard))
+    static let script = StaffEndpoint(.get, "operator/console.js", .permission(.operatorDashboard))
+    static let settlement = StaffEndpoint(.get, "operator/settlement", .permission(.operatorDashboard))
     static let pause = StaffEndpoint(.post, "operator/intake/pause", .permission(.operatorPauseResume))
     static let resume = StaffEndpoint(.post, "operator/intake/resume", .permission(.operatorPauseResume))
-    static let endpoints = [dashboard, summary, pause, resume]
+    static let endpoints = [dashboard, summary, script, settlement, pause, resume]
 
     func addRoutes<Routes: RouterMethods>(to staff: StaffRoutes<Routes>) where Routes.Context: StaffRequestContext {
         staff.add(Self.summary) { _, _, _ in KioskJSON.response(.ok, try await self.makeSummary()) }
-        staff.add(Self.dashboard) { request, _, _ in
-            let csrf = request.cookies[StaffAuth.cookieName].map { StaffAuth.csrfToken(forSession: $0.value) } ?? ""
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html(try await self.makeSummary(), csrfToken: csrf))))
+        staff.add(Self.dashboard) { request, _, user in
+            let summary = try await self.makeSummary()
+            let view = OperatorConsoleView(summary, canPause: user.role.allows(.operatorPauseResume))
+            return try pages.page("operator/console", title: "運用状況", content: view, user: user, request: request)
         }
+        staff.add(Self.script) { _, _, _ in
+            // A file, not an inline script: the staff pages' Content-Security-Policy allows only those.
+            guard let js = pages.library.render((), withTemplate: "operator/console.js") else {
+                throw HTTPError(.notFound)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-store"],
+                             body: .init(byteBuffer: ByteBuffer(string: js)))
+        }
+        staff.add(Self.settlement) { request, _, user in try await self.settlementPage(request, user: user) }
         staff.add(Self.pause) { request, _, user in try await self.setPaused(true, request, by: user) }
         staff.add(Self.resume) { request, _, user in try await self.setPaused(false, request, by: user) }
+    }
+
+    /// The daily settlement of `?date=YYYY-MM-DD` (today, Japan time, without one): a page, or with
+    /// `format=csv` the CSV download.
+    func settlementPage(_ request: Request, user: StaffUser) async throws -> Response {
+        let params = request.uri.queryParameters
+        let now = services.issuance.clock.now()
+        let dateText = params.get("date").flatMap { $0.isEmpty ? nil : $0 } ?? JapanTime.localDate(now).iso
+        guard let start = StaffTime.startOfDay(dateText) else { throw HTTPError(.badRequest, message: "date: expected a date YYYY-MM-DD") }
+        let settlement = Settlement(try await services.issuance.ledger.activity(from: start, to: start.addingTimeInterval(86_400)))
+        if let format = params.get("format"), !format.isEmpty {
+            guard format == "csv" else { throw HTTPError(.badRequest, message: "format: expected csv") }
+            return Response(status: .ok, headers: [
+                .contentType: "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"kofu-settlement-\(dateText.replacingOccurrences(of: "-", with: "")).csv\"",
+                .cacheControl: "no-store",
+            ], body: .init(byteBuffer: ByteBuffer(string: settlement.csv(date: dateText))))
+        }
+        return try pages.page("operator/settlement", title: "日次精算", content: SettlementView(settlement, date: dateText),
+                              user: user, request: request)
     }
 
     /// Pause or resume with an optional reason (`reason` in the JSON body or the form). A form post is
@@ -36,6 +68,9 @@ struct OperatorController: Sendable {
         var reason: String?
         if isForm {
             reason = FormQuery.value("reason", in: body)
+            if paused && (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                throw HTTPError(.badRequest, message: "reason: 停止理由を入力してください")
+            }
         } else if case .object(let o) = JSONValue.parse(Array(body.utf8)) ?? .null, case .string(let r) = o["reason"] ?? .null {
             reason = r
         }
@@ -66,6 +101,97 @@ struct OperatorController: Sendable {
         var renders_waiting: Int
         var data_sets: [DataSet]
         var fiscal_years_held: [Int]
+        /// The one-line status the console shows first (受付中, 受付不可・…, 過負荷).
+        var status_line: String
+        /// Renders wait and none may queue (`OVERLOADED` now).
+        var overloaded: Bool
+        var queue: Queue
+        var last_hour: Window
+        var last_24h: Window
+        /// Per minute for the last hour and per hour for 24 h, oldest first.
+        var per_minute: [Point]
+        var per_hour: [Point]
+        /// Issuances of the last 24 h per terminal (the counter as `窓口`) and per store chain, worst first.
+        var terminals: [Terminal]
+        var store_chains: [Terminal]
+        var signing_key: SigningKey?
+        /// The latest `import` entries of the audit log, newest first.
+        var imports: [Import]
+        /// April 1 of the next fiscal year: the held years roll over then.
+        var next_rollover: String
+
+        struct Queue: Encodable {
+            var rendering: Int
+            var ready: Int
+            var oldest_age_seconds: Int?
+            var ready_expiring_within_5min: Int
+            var spool_files: Int
+            var spool_bytes: Int
+        }
+
+        struct Window: Encodable {
+            var issued: Int
+            var delivered: Int
+            var waiting: Int
+            var cancelled: Int
+            var cancelled_by_reason: [String: Int]
+            var expired: Int
+            var failed: Int
+            var refused: Int
+            var refused_by_code: [String: Int]
+            var refused_by_reason: [String: Int]
+
+            init(_ c: OperatorConsole.Counts) {
+                issued = c.issued; delivered = c.delivered; waiting = c.waiting; cancelled = c.cancelled
+                cancelled_by_reason = c.cancelledByReason; expired = c.expired; failed = c.failed; refused = c.refused
+                refused_by_code = c.refusedByCode; refused_by_reason = c.refusedByReason
+            }
+        }
+
+        struct Point: Encodable {
+            var start: String
+            var issued: Int
+            var refused: Int
+            var latency_p50_seconds: Double?
+            var latency_p99_seconds: Double?
+
+            init(_ b: OperatorConsole.Bucket) {
+                start = JapanTime.iso8601(b.start); issued = b.issued; refused = b.refused
+                latency_p50_seconds = b.latencyP50; latency_p99_seconds = b.latencyP99
+            }
+        }
+
+        struct Terminal: Encodable {
+            var terminal: String
+            var store_chain: String
+            var issued: Int
+            var failed: Int
+            var cancelled: Int
+            var expired: Int
+            var problem_rate_percent: Double
+
+            init(_ t: OperatorConsole.TerminalRate) {
+                terminal = t.terminal; store_chain = t.storeChain; issued = t.issued; failed = t.failed
+                cancelled = t.cancelled; expired = t.expired; problem_rate_percent = (t.problemRate * 10).rounded() / 10
+            }
+        }
+
+        struct SigningKey: Encodable {
+            var key_id: String
+            var not_before: String
+            var last_signing_day: String
+            var age_days: Int
+            var days_to_expiry: Int
+            /// Rotate within 30 days of the last signing day.
+            var rotation_due: Bool
+        }
+
+        struct Import: Encodable {
+            var at: String
+            var batch: String
+            var outcome: String
+            var reason: String
+        }
 
         struct ClosedReason: Encodable {
             var code: String
@@ -100,7 +226,37 @@ struct OperatorController: Sendable {
         let pause = try await service.intakePause()
         let reasons = availability.allReasons.map { reason in
             Summary.ClosedReason(code: reason.code, label: reason.japanese,
-                                 kinds: CertificateKind.allCases.filter { availability.reason(for: $0) == reason }.map(\.rawValue))
+                                 kinds: availability.closedForAll.contains(reason) ? CertificateKind.allCases.map(\.rawValue)
+                                     : CertificateKind.allCases.filter { availability.closedKinds[$0] == reason }.map(\.rawValue))
+        }
+        let hourAgo = now.addingTimeInterval(-3600)
+        let activity = try await service.ledger.activity(from: since, to: now.addingTimeInterval(1))
+        let lastHour = activity.filter { $0.createdAt >= hourAgo }
+        let q = try await service.ledger.queueStats(nodeID: service.settings.nodeID, now: now, expiringWithin: 300)
+        let spool = service.spool
+        let usage = (try? await BlockingIO.run { MonitoringGauges.spoolUsage(spool.directory) }) ?? (files: 0, bytes: 0)
+        let terminals = OperatorConsole.terminalRates(activity)
+        let overloaded = !service.admission.hasRoom
+        var statusLine = availability.isFullyOpen ? "受付中" : "受付不可・" + reasons.map { r in
+            var text = r.label
+            if r.code == "paused" {
+                text += "(\(pause.by ?? "不明")、\(pause.since.map(StaffTime.display) ?? "")から\(pause.reason.map { "、理由: \($0)" } ?? ""))"
+            }
+            if r.kinds.count < CertificateKind.allCases.count {
+                text += " — 対象: " + r.kinds.compactMap { CertificateKind(rawValue: $0)?.title }.joined(separator: "、")
+            }
+            return text
+        }.joined(separator: "／")
+        if overloaded { statusLine += "・過負荷" }
+        let imports = try await services.audit.entries(matching: { var f = AuditFilter(); f.action = .import; return f }(),
+                                                       newestFirst: true, offset: 0, limit: 5)
+        let today = JapanTime.localDate(now)
+        var key: Summary.SigningKey?
+        let signing = services.sealKeys.signingKeyID
+        if let entry = services.sealKeys.keyring.entries.first(where: { $0.keyIDHex == signing }) {
+            let left = entry.lastSigningDay.dayNumber - today.dayNumber
+            key = Summary.SigningKey(key_id: signing, not_before: entry.notBefore.iso, last_signing_day: entry.lastSigningDay.iso,
+                                     age_days: today.dayNumber - entry.notBefore.dayNumber, days_to_expiry: left, rotation_due: left <= 30)
         }
         return Summary(
             generated_at: JapanTime.iso8601(now),
@@ -115,54 +271,18 @@ struct OperatorController: Sendable {
             refusals_24h_by_reason: try await service.ledger.refusalCounts(since: since),
             spool_documents: service.spool.count(),
             renders_active: load.active, renders_waiting: load.waiting,
-            data_sets: sets, fiscal_years_held: try await service.taxData.heldFiscalYears().map(\.year))
+            data_sets: sets, fiscal_years_held: try await service.taxData.heldFiscalYears().map(\.year),
+            status_line: statusLine, overloaded: overloaded,
+            queue: .init(rendering: q.rendering, ready: q.ready,
+                         oldest_age_seconds: q.oldestCreatedAt.map { Int(now.timeIntervalSince($0)) },
+                         ready_expiring_within_5min: q.expiringSoon, spool_files: usage.files, spool_bytes: usage.bytes),
+            last_hour: .init(OperatorConsole.Counts(lastHour)), last_24h: .init(OperatorConsole.Counts(activity)),
+            per_minute: OperatorConsole.buckets(lastHour, end: now, length: 60, count: 60).map(Summary.Point.init),
+            per_hour: OperatorConsole.buckets(activity, end: now, length: 3600, count: 24).map(Summary.Point.init),
+            terminals: terminals.map(Summary.Terminal.init), store_chains: OperatorConsole.chainRates(terminals).map(Summary.Terminal.init),
+            signing_key: key,
+            imports: imports.map { Summary.Import(at: StaffTime.display($0.at), batch: $0.object, outcome: $0.outcome, reason: $0.reason) },
+            next_rollover: LocalDate(year: today.fiscalYear.year + 1, month: 4, day: 1)?.iso ?? "")
     }
 }
 
-/// The dashboard page: counts only, refreshed every 15 s, no scripts.
-enum DashboardPage {
-    static func table(_ title: String, _ counts: [String: Int]) -> String {
-        let rows = counts.sorted { $0.key < $1.key }
-            .map { "<tr><td>\(VerificationPage.escape($0.key))</td><td class=n>\($0.value)</td></tr>" }.joined()
-        return "<h2>\(title)</h2><table>\(rows.isEmpty ? "<tr><td>なし</td></tr>" : rows)</table>"
-    }
-
-    static func html(_ s: OperatorController.Summary, csrfToken: String) -> String {
-        let e = VerificationPage.escape
-        let state: String
-        if s.kiosk_status == "open" {
-            state = "<span class=ok>受付中</span>"
-        } else {
-            let why = s.closed_reasons.map { r in
-                var text = r.label
-                if r.code == "paused" {
-                    text += "(\(s.paused_by ?? "不明")、\(s.paused_since ?? "")から\(s.pause_reason.map { "、理由: \($0)" } ?? ""))"
-                }
-                if r.kinds.count < CertificateKind.allCases.count {
-                    text += " — 対象: " + r.kinds.compactMap { CertificateKind(rawValue: $0)?.title }.joined(separator: "、")
-                }
-                return e(text)
-            }.joined(separator: "／")
-            state = "<span class=ng>受付不可</span>・\(why)"
-        }
-        let pauseForm = s.intake_paused
-            ? "<form method=\"post\" action=\"/staff/operator/intake/resume\"><input type=hidden name=_csrf value=\"\(e(csrfToken))\"><button>受付再開</button></form>"
-            : "<form method=\"post\" action=\"/staff/operator/intake/pause\"><input type=hidden name=_csrf value=\"\(e(csrfToken))\"><label>停止理由 <input name=reason required maxlength=200></label> <button>受付停止</button></form>"
-        let data = s.data_sets.map {
-            "<tr><td>\($0.data_set)</td><td>\(VerificationPage.escape($0.batch_id))</td><td>\($0.extracted_at)</td><td class=n>\($0.age_hours)</td><td>\($0.stale ? "<span class=ng>古い</span>" : "OK")</td></tr>"
-        }.joined()
-        return """
-        <!doctype html><html lang="ja"><head><meta charset="utf-8"><meta http-equiv="refresh" content="15"><title>Kofu 運用状況</title>
-        <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .6em}.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style>
-        </head><body><h1>Kofu 運用状況</h1>
-        <p>\(s.generated_at) ／ キオスク受付: \(state) ／ 保管文書: \(s.spool_documents) ／ 描画中: \(s.renders_active) 待ち: \(s.renders_waiting)</p>
-        \(pauseForm)
-        \(table("直近24時間の交付(状態別)", s.issuances_24h_by_status))
-        \(table("直近24時間の交付(種類別)", s.issuances_24h_by_kind))
-        \(table("直近24時間の交付拒否(理由別)", s.refusals_24h_by_reason))
-        <h2>連携データ</h2><table><tr><th>データ</th><th>バッチ</th><th>抽出日時</th><th>経過時間</th><th>状態</th></tr>\(data)</table>
-        <p>保有年度: \(s.fiscal_years_held.map(String.init).joined(separator: ", "))</p>
-        </body></html>
-        """
-    }
-}

@@ -282,8 +282,9 @@ public struct StaffStore: Sendable {
         return NewSession(token: token, user: user, replaced: replaced)
     }
 
-    /// Finds the session for `token`; a live one has its idle clock reset, an idle one is deleted.
-    public func session(token: String, now: Date, idleTimeout: TimeInterval) async throws -> SessionLookup {
+    /// Finds the session for `token`; a live one has its idle clock reset (unless `touch` is false: a page's
+    /// background refresh is not the user's activity), an idle one is deleted.
+    public func session(token: String, now: Date, idleTimeout: TimeInterval, touch: Bool = true) async throws -> SessionLookup {
         let tokenHash = SHA256.hex(Array(token.utf8))
         let ms = Self.millis(now)
         return try await database.transaction { db -> SessionLookup in
@@ -297,6 +298,7 @@ public struct StaffStore: Sendable {
                 return .expired(userID: user.userID)
             }
             if user.disabled { return .invalid }
+            guard touch else { return .valid(user) }
             try await db.raw("UPDATE staff_sessions SET last_seen = \(bind: ms) WHERE token_hash = \(bind: tokenHash)").run()
             return .valid(user)
         }

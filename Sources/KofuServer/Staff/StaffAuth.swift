@@ -215,7 +215,8 @@ public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddle
         var clearCookie = false
         var expired = false
         if let token = request.cookies[StaffAuth.cookieName]?.value, !token.isEmpty {
-            switch try await auth.store.session(token: token, now: auth.clock(), idleTimeout: auth.idleTimeout) {
+            switch try await auth.store.session(token: token, now: auth.clock(), idleTimeout: auth.idleTimeout,
+                                                touch: !Self.isBackground(request)) {
             case .valid(let user):
                 context.staff = user
             case .expired(let userID):
@@ -248,6 +249,15 @@ public struct StaffSessionMiddleware<Context: StaffRequestContext>: RouterMiddle
         if clearCookie && !setsSession { response.setCookie(auth.clearedCookie()) }
         response.headers[.cacheControl] = "no-store"
         return response
+    }
+
+    /// The header a page's own script sends with its periodic refresh (`X-Kofu-Background: 1`).
+    public static var backgroundHeader: HTTPField.Name { HTTPField.Name("X-Kofu-Background")! }
+
+    /// Whether `request` is a page's background refresh: a GET with `backgroundHeader`. It does not keep the
+    /// session alive, so an unattended console still signs out after the idle timeout.
+    static func isBackground(_ request: Request) -> Bool {
+        request.method == .get && request.headers[backgroundHeader] == "1"
     }
 }
 

@@ -40,7 +40,7 @@ public enum StaffMenu {
         Item(permission: .viewIssuanceHistory, area: .history, label: "交付履歴照会",
              summary: "交付の記録(日時・種類・証明書番号・状態)を宛名番号または証明書番号で照会します。窓口担当はここから再交付します。", href: "/staff/history"),
         Item(permission: .operatorDashboard, area: .operations, label: "運用状況",
-             summary: "キオスクの受付状況、件数、データの鮮度を表示します。", href: "/staff/operator"),
+             summary: "キオスクの受付状況、待ち行列、件数と推移、端末別の失敗率、データと鍵の状態、日次精算(CSV)を表示します。", href: "/staff/operator"),
         Item(permission: .operatorPauseResume, area: .operations, label: "キオスク受付の停止・再開",
              summary: "キオスクでの受付を一時停止し、または再開します(運用状況の画面から)。", href: "/staff/operator"),
         Item(permission: .auditExport, area: .audit, label: "監査ログの出力",
