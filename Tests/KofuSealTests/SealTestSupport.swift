@@ -1,4 +1,5 @@
 import Foundation
+import KofuTestSupport
 import KofuCrypto
 import KofuDomain
 @testable import KofuSeal
@@ -113,7 +114,7 @@ enum QRTools {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        try ProcessSpawn.locked { try p.run() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()

@@ -1,4 +1,5 @@
 import Foundation
+import KofuTestSupport
 import KofuConfig
 import KofuCrypto
 import KofuStorage
@@ -34,7 +35,7 @@ import Testing
         p.standardOutput = out
         p.standardError = out
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        try ProcessSpawn.locked { try p.run() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Run(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))

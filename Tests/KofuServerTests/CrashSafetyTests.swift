@@ -1,4 +1,5 @@
 import Foundation
+import KofuTestSupport
 import KofuDomain
 import KofuServer
 import KofuStorage
@@ -40,7 +41,7 @@ import Testing
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: log)
         p.standardError = FileHandle(forWritingAtPath: log)
-        try p.run()
+        try ProcessSpawn.locked { try p.run() }
         let ready = try await withLoadClient(port: port, maxConnections: 1, timeout: .seconds(2)) { client in
             for _ in 0..<300 {
                 if let r = try? await client.send("GET", "/readyz"), r.status == 200 { return true }

@@ -36,7 +36,7 @@ import Testing
                     let page = try await client.execute(uri: "/staff/operator", method: .get, headers: headers)
                     let html = String(buffer: page.body)
                     #expect(html.contains("受付不可") && html.contains("受付停止(u-operator"))
-                    #expect(html.contains("窓口のみ(COUNTER_ONLY)</th><td class=\"n\">1件") && html.contains("<th scope=\"row\">deceased</th>"))
+                    #expect(html.contains("窓口のみ(COUNTER_ONLY)</th><td class=\"n\">1件") && html.contains("<th scope=\"row\">死亡(deceased)</th>"))
                     #expect(!html.contains(h.card("deceased")) && !html.contains(h.cards["deceased"]!.addresseeID))
                     let resume = try await client.execute(uri: "/staff/operator/intake/resume", method: .post, headers: headers)
                     #expect(resume.status == .ok)

@@ -30,7 +30,7 @@ public enum PDFTools {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        try ProcessSpawn.locked { try p.run() }
         // Read both pipes before waiting so a large output cannot block the tool.
         let errData = PipeReader.readInBackground(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
@@ -202,5 +202,18 @@ enum PipeReader {
     private final class DataBox: @unchecked Sendable {
         // Safety: written once on the reader thread before the semaphore is signalled, read after waiting.
         var data = Data()
+    }
+}
+
+/// Starting child processes one at a time: Foundation's `Process.run()` on Linux was seen to crash copying
+/// memory (SIGSEGV in memmove) when many test threads spawned tools at once. Only the spawn is serialized;
+/// the tools still run in parallel.
+public enum ProcessSpawn {
+    private static let lock = NSLock()
+
+    public static func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
     }
 }

@@ -79,7 +79,7 @@ struct OperatorConsoleView {
             row(OperatorLabels.refusalCode(c) + "(\(c))", h.refused_by_code[c] ?? 0, d.refused_by_code[c] ?? 0)
         }
         refusalReasons = Set(d.refused_by_reason.keys).sorted().map { r in
-            row(r, h.refused_by_reason[r] ?? 0, d.refused_by_reason[r] ?? 0)
+            row(CounterText.reason(r).map { "\($0)(\(r))" } ?? r, h.refused_by_reason[r] ?? 0, d.refused_by_reason[r] ?? 0)
         }
         let minute = s.per_minute.map(Self.bucket), hour = s.per_hour.map(Self.bucket)
         let hm = { (d: Date) in String(StaffTime.display(d).dropFirst(11).prefix(5)) }
