@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a throw-away PostgreSQL server on loopback for the test suite and prints its URL.
+# Starts a throw-away PostgreSQL server on loopback for the test suite and prints its URL. Tests run in
+# parallel, each with its own database and pool (and pg_dump in the backup tests): 200 connections ran out.
 # Usage: scripts/postgres-test-server.sh DIR [PORT]   (stop with: pg_ctl -D DIR/pgdata stop)
 set -euo pipefail
 dir=${1:?usage: postgres-test-server.sh DIR [PORT]}
@@ -16,6 +17,6 @@ if [ ! -f "$dir/pgdata/PG_VERSION" ]; then
 fi
 if ! as_pg "$bindir/pg_ctl" -D "$dir/pgdata" status >/dev/null 2>&1; then
   as_pg "$bindir/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" start >/dev/null
 fi
 echo "postgres://kofu@127.0.0.1:$port/postgres"

@@ -73,6 +73,9 @@ public struct IssuanceService: Sendable {
     /// scans the tax tables, so requests share one answer for a few seconds instead of each reading them.
     public let loadedData: LoadedDataCache
 
+    /// This node's shed and closed answers per minute (for the operators' console).
+    public let rejections = RejectionLog()
+
     /// The outcome of an issue call: a ledger record, and the PDF when the document is ready.
     public struct Issued: Sendable {
         public var record: IssuanceRecord
@@ -123,6 +126,7 @@ public struct IssuanceService: Sendable {
 
     private func shed() -> KioskError {
         Metrics.shed.increment()
+        rejections.record(.shed, at: clock.now())
         return KioskError.overloaded(retryAfter: settings.retryAfterSeconds)
     }
 
@@ -237,6 +241,7 @@ public struct IssuanceService: Sendable {
     private func checkServiceWindow(_ kind: CertificateKind, at now: Date) async throws {
         guard let reason = try await availability(at: now).reason(for: kind) else { return }
         Metrics.closed(reason)
+        rejections.record(.closed, at: now)
         throw KioskError.serviceClosed(retryAfter: retryAfter(reason, from: now))
     }
 

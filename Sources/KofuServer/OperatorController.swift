@@ -140,11 +140,15 @@ struct OperatorController: Sendable {
             var refused: Int
             var refused_by_code: [String: Int]
             var refused_by_reason: [String: Int]
+            /// This node's 503 OVERLOADED and 503 SERVICE_CLOSED answers (not in the ledger).
+            var shed: Int
+            var closed: Int
 
-            init(_ c: OperatorConsole.Counts) {
+            init(_ c: OperatorConsole.Counts, rejections: (shed: Int, closed: Int)) {
                 issued = c.issued; delivered = c.delivered; waiting = c.waiting; cancelled = c.cancelled
                 cancelled_by_reason = c.cancelledByReason; expired = c.expired; failed = c.failed; refused = c.refused
                 refused_by_code = c.refusedByCode; refused_by_reason = c.refusedByReason
+                shed = rejections.shed; closed = rejections.closed
             }
         }
 
@@ -276,7 +280,8 @@ struct OperatorController: Sendable {
             queue: .init(rendering: q.rendering, ready: q.ready,
                          oldest_age_seconds: q.oldestCreatedAt.map { Int(now.timeIntervalSince($0)) },
                          ready_expiring_within_5min: q.expiringSoon, spool_files: usage.files, spool_bytes: usage.bytes),
-            last_hour: .init(OperatorConsole.Counts(lastHour)), last_24h: .init(OperatorConsole.Counts(activity)),
+            last_hour: .init(OperatorConsole.Counts(lastHour), rejections: service.rejections.counts(last: 3600, now: now)),
+            last_24h: .init(OperatorConsole.Counts(activity), rejections: service.rejections.counts(last: 86_400, now: now)),
             per_minute: OperatorConsole.buckets(lastHour, end: now, length: 60, count: 60).map(Summary.Point.init),
             per_hour: OperatorConsole.buckets(activity, end: now, length: 3600, count: 24).map(Summary.Point.init),
             terminals: terminals.map(Summary.Terminal.init), store_chains: OperatorConsole.chainRates(terminals).map(Summary.Terminal.init),

@@ -70,6 +70,9 @@ struct HardeningTests {
             let (status, body) = try await Self.readyz(client)
             #expect(status == .serviceUnavailable && body.contains("paused") && body.contains("intake_paused=true"), "\(body)")
             #expect(try await Self.issue(client, "P1", card: h.card("ordinary"), year: h.latestYear) == (.serviceUnavailable, "SERVICE_CLOSED"))
+            // The console counts the closed answer, which the ledger does not hold.
+            let summary = Kiosk.json(try await client.execute(uri: "/staff/operator/summary", method: .get, headers: [.cookie: cookie!]).body)
+            #expect((summary["last_hour"] as? [String: Any])?["closed"] as? Int == 1, "\(summary["last_hour"] ?? "")")
             let page = try await client.execute(uri: "/staff/operator", method: .get, headers: [.cookie: cookie!]) { String(buffer: $0.body) }
             #expect(page.contains("受付不可") && page.contains("受付停止(op.two") && page.contains("印刷機障害のため"), "\(page)")
             _ = try await client.execute(uri: "/staff/operator/intake/resume", method: .post, headers: headers, body: ByteBuffer(string: "x=1"))
@@ -484,5 +487,23 @@ struct FeePerCopyTests {
             }
             #expect(try await services.issuance.ledger.get(requestID: "FEE-2")?.feeYen == 600)
         }
+    }
+}
+
+/// The console's per-node count of 503 answers, by minute over 24 hours.
+@Suite("Rejection log")
+struct RejectionLogTests {
+    @Test func countsByWindow() {
+        let log = RejectionLog()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        log.record(.shed, at: now.addingTimeInterval(-30))
+        log.record(.shed, at: now.addingTimeInterval(-2 * 3600))
+        log.record(.closed, at: now.addingTimeInterval(-25 * 3600))  // outside the day
+        log.record(.closed, at: now)
+        #expect(log.counts(last: 3600, now: now) == (shed: 1, closed: 1))
+        #expect(log.counts(last: 86_400, now: now) == (shed: 2, closed: 1))
+        // A minute reused a day later starts from zero.
+        log.record(.shed, at: now.addingTimeInterval(86_400 - 30))
+        #expect(log.counts(last: 3600, now: now.addingTimeInterval(86_400)) == (shed: 1, closed: 0))
     }
 }

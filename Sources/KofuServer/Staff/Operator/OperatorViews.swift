@@ -73,7 +73,9 @@ struct OperatorConsoleView {
             row("　取消: " + OperatorLabels.cancelReason(r), h.cancelled_by_reason[r] ?? 0, d.cancelled_by_reason[r] ?? 0)
         }
         rows += [row("期限切れ", h.expired, d.expired, alert: true), row("失敗", h.failed, d.failed, alert: true),
-                 row("交付不可", h.refused, d.refused)]
+                 row("交付不可", h.refused, d.refused),
+                 row("過負荷で受付せず(503 OVERLOADED、このノード)", h.shed, d.shed, alert: true),
+                 row("受付停止中の応答(503 SERVICE_CLOSED、このノード)", h.closed, d.closed)]
         let codes = Set(RefusalCode.allCases.map(\.rawValue)).union(d.refused_by_code.keys)
         refusalCodes = codes.sorted().map { c in
             row(OperatorLabels.refusalCode(c) + "(\(c))", h.refused_by_code[c] ?? 0, d.refused_by_code[c] ?? 0)
