@@ -63,7 +63,7 @@ struct OperatorController: Sendable {
     /// answered with a redirect back to the page; a JSON call with the summary.
     func setPaused(_ paused: Bool, _ request: Request, by user: StaffUser) async throws -> Response {
         var request = request
-        let body = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+        let body = String(buffer: try await request.collectBody(upTo: RequestBodyPolicy.staffLimit))
         let isForm = RequestBodyPolicy.mediaType(request) == "application/x-www-form-urlencoded"
         var reason: String?
         if isForm {

@@ -20,9 +20,11 @@ struct RequestBodyPolicy: RouterMiddleware {
     }
 
     static let kioskLimit = 16 * 1024
+    /// Staff forms and JSON bodies (handlers that read the body themselves use the same limit).
+    static let staffLimit = 64 * 1024
     static let areas: [Area] = [
         Area(prefix: "/kiosk/", limit: kioskLimit, mediaTypes: ["application/json"]),
-        Area(prefix: "/staff/", limit: 64 * 1024, mediaTypes: ["application/json", "application/x-www-form-urlencoded"]),
+        Area(prefix: "/staff/", limit: staffLimit, mediaTypes: ["application/json", "application/x-www-form-urlencoded"]),
         Area(prefix: "/verify", limit: 8 * 1024, mediaTypes: ["application/json", "application/x-www-form-urlencoded"]),
     ]
     static let fallback = Area(prefix: "/", limit: kioskLimit, mediaTypes: ["application/json"])

@@ -297,7 +297,7 @@ public struct LedgerStore: Sendable {
 
     /// An issuance with its certificate numbers, in one statement: consistent without a transaction of its own,
     /// and one statement instead of two (`WHERE` follows). The numbers come as one comma-separated text.
-    private var selectRecord: String {
+    var selectRecord: String {
         let numbers = database.backend == .sqlite ? "group_concat(n.number, ',')" : "string_agg(n.number, ',')"
         return "SELECT i.*, (SELECT \(numbers) FROM certificate_numbers n WHERE n.issuance_id = i.id) AS numbers FROM issuances i"
     }
@@ -312,7 +312,7 @@ public struct LedgerStore: Sendable {
         return found
     }
 
-    private static func record(_ row: any SQLRow) throws -> IssuanceRecord {
+    static func record(_ row: any SQLRow) throws -> IssuanceRecord {
         let id = try row.decode(column: "id", as: String.self)
         // Sorted here, not with ORDER BY: an issuance has a handful of numbers, and SQLite would set up a
         // sorter for every record read (1.6 % of the server's CPU under load).

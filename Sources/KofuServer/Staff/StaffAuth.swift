@@ -66,7 +66,7 @@ public struct StaffAuth: Sendable {
         var request = request
         var given = request.headers[Self.csrfHeader]
         if given == nil, RequestBodyPolicy.mediaType(request) == "application/x-www-form-urlencoded" {
-            let body = try await request.collectBody(upTo: 64 * 1024)
+            let body = try await request.collectBody(upTo: RequestBodyPolicy.staffLimit)
             given = FormQuery.value(Self.csrfFormField, in: String(buffer: body))
         }
         let expected = Self.csrfToken(forSession: session)

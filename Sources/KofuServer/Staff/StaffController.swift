@@ -91,7 +91,7 @@ public struct StaffController: Sendable {
     /// or the home page; on any failure the page again, with one message whatever the reason.
     private func formLogin(_ request: Request, pages: StaffPageRenderer) async throws -> Response {
         var request = request
-        let form = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+        let form = String(buffer: try await request.collectBody(upTo: RequestBodyPolicy.staffLimit))
         let next = StaffLoginPage.safeNext(FormQuery.value("next", in: form))
         let credentials = LoginRequest(userID: FormQuery.value("userID", in: form) ?? "",
                                        password: FormQuery.value("password", in: form) ?? "")

@@ -77,25 +77,19 @@ extension LedgerStore {
     /// A resident's issuances, newest first (metadata only), at most `limit`.
     public func history(addressee: String, limit: Int = 200) async throws -> [IssuanceRecord] {
         try await database.read { db in
-            let ids = try await db.raw("""
-                SELECT id FROM issuances WHERE addressee_id = \(bind: addressee) ORDER BY created_at DESC LIMIT \(bind: limit)
-                """).all().map { try $0.decode(column: "id", as: String.self) }
-            var out: [IssuanceRecord] = []
-            for id in ids { if let r = try await record(id: id, on: db) { out.append(r) } }
-            return out
+            try await db.raw("""
+                \(unsafeRaw: selectRecord) WHERE i.addressee_id = \(bind: addressee) ORDER BY i.created_at DESC LIMIT \(bind: limit)
+                """).all().map(Self.record)
         }
     }
 
     /// Counter issuances handed over (印刷完了) in `[from, to)`, oldest first: the cash desk's list.
     public func counterTakings(from: Date, to: Date) async throws -> [IssuanceRecord] {
         try await database.read { db in
-            let ids = try await db.raw("""
-                SELECT id FROM issuances WHERE channel = 'counter' AND status = 'delivered'
-                  AND updated_at >= \(bind: Self.millis(from)) AND updated_at < \(bind: Self.millis(to)) ORDER BY updated_at
-                """).all().map { try $0.decode(column: "id", as: String.self) }
-            var out: [IssuanceRecord] = []
-            for id in ids { if let r = try await record(id: id, on: db) { out.append(r) } }
-            return out
+            try await db.raw("""
+                \(unsafeRaw: selectRecord) WHERE i.channel = 'counter' AND i.status = 'delivered'
+                  AND i.updated_at >= \(bind: Self.millis(from)) AND i.updated_at < \(bind: Self.millis(to)) ORDER BY i.updated_at
+                """).all().map(Self.record)
         }
     }
 

@@ -61,7 +61,7 @@ public struct AdminPages: Sendable {
 
     static func form(_ request: Request) async throws -> String {
         var request = request
-        return String(buffer: try await request.collectBody(upTo: 64 * 1024))
+        return String(buffer: try await request.collectBody(upTo: RequestBodyPolicy.staffLimit))
     }
 
     // MARK: Accounts

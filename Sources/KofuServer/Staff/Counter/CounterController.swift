@@ -51,7 +51,7 @@ public struct CounterController: Sendable {
         staff.add(Self.issue) { request, _, user in
             try await respond {
                 var request = request
-                let body = try await request.collectBody(upTo: 64 * 1024)
+                let body = try await request.collectBody(upTo: RequestBodyPolicy.staffLimit)
                 let parsed = try CounterIssueJSON.parse(Array(buffer: body))
                 switch try await counter.issue(parsed, by: user.userID) {
                 case .issued(let record):
@@ -92,7 +92,7 @@ public struct CounterController: Sendable {
         staff.add(Self.reprint) { request, _, user in
             try await respond {
                 var request = request
-                let body = try await request.collectBody(upTo: 64 * 1024)
+                let body = try await request.collectBody(upTo: RequestBodyPolicy.staffLimit)
                 guard case .object(let o) = JSONValue.parse(Array(buffer: body)) ?? .null else { throw CounterError.invalid("body: JSONオブジェクト") }
                 func string(_ key: String) -> String? { if case .string(let v) = o[key] ?? .null { return v }; return nil }
                 var originalID = string("issuance_id")
@@ -145,11 +145,11 @@ public struct CounterController: Sendable {
     static func takingsCSV(_ records: [IssuanceRecord], day: LocalDate) -> Response {
         var csv = "\u{FEFF}時刻,証明書,年度,通数,手数料(円),証明書番号,担当\r\n"
         for r in records {
-            let staff = r.terminal?.split(separator: "/").first.map { String($0.dropFirst("counter:".count)) } ?? ""
+            let staff = CounterStaff.of(r) ?? ""
             csv += "\(JapanTime.iso8601(r.updatedAt).dropFirst(11).prefix(5)),\(r.kind.title),\(r.fiscalYear),\(r.copies),\(r.feeYen),"
                 + "\(r.numbers.map(\.value).joined(separator: " ")),\(staff)\r\n"
         }
-        csv += "合計,,,\(records.map(\.copies).reduce(0, +)),\(records.map(\.feeYen).reduce(0, +)),,\r\n"
+        csv += "合計,,,\(records.totalCopies),\(records.totalFeeYen),,\r\n"
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"kofu-counter-takings-\(day.iso.replacingOccurrences(of: "-", with: "")).csv\""
@@ -356,8 +356,8 @@ struct TakingsJSON: Encodable {
     init(day: LocalDate, records: [IssuanceRecord]) {
         date = day.iso
         count = records.count
-        copies = records.map(\.copies).reduce(0, +)
-        total_yen = records.map(\.feeYen).reduce(0, +)
+        copies = records.totalCopies
+        total_yen = records.totalFeeYen
         issuances = records.map(CounterIssuanceJSON.init)
     }
 }
@@ -392,7 +392,7 @@ struct HistoryJSON: Encodable {
         copies = r.copies; status = r.status.rawValue; status_ja = CounterText.issuanceStatus(r.status)
         numbers = e.numbers.map { Number(number: $0.number, status: $0.status.rawValue, superseded_by: $0.supersededBy) }
         created_at = JapanTime.iso8601(r.createdAt); updated_at = JapanTime.iso8601(r.updatedAt)
-        staff = r.channel == .counter ? r.terminal?.split(separator: "/").first.map { String($0.dropFirst("counter:".count)) } : nil
+        staff = CounterStaff.of(r)
         reprint_of = e.reprint?.reprintOf; reprint_reason = e.reprint?.reprintReason; reprints = e.reprint?.reprints ?? 0
     }
 }

@@ -149,7 +149,7 @@ struct CounterPages: Sendable {
 
     private func issuePost(_ request: Request, _ context: some RequestContext, user: StaffUser) async throws -> Response {
         var request = request
-        let fields = FormFields(String(buffer: try await request.collectBody(upTo: 64 * 1024)))
+        let fields = FormFields(String(buffer: try await request.collectBody(upTo: RequestBodyPolicy.staffLimit)))
         let form = IssueForm(kind: fields.first("kind") ?? "", year: fields.first("year") ?? "", purpose: fields.first("purpose") ?? "",
                              copies: fields.first("copies") ?? "1", taxItems: fields.all("tax_items"), plate: fields.first("vehicle_plate") ?? "",
                              document: fields.first("document") ?? "", applicant: fields.first("applicant") ?? "",

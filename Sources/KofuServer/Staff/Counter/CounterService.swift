@@ -216,7 +216,8 @@ public struct CounterService: Sendable {
         var answers: [Answer] = []
         for year in held {
             for kind in CertificateKind.allCases {
-                let counterContext = try await context(found.person, kind: kind, year: year, copies: 1, taxItems: [], plate: nil, today: today, now: now)
+                let counterContext = try await context(found.person, kind: kind, year: year, copies: 1, taxItems: [], plate: nil,
+                                                       today: today, now: now, restrictions: found.restrictions)
                 let card = found.cards.first { !$0.revoked && $0.validUntil >= today } ?? found.cards.first
                 var kioskContext = counterContext
                 kioskContext.card = card
@@ -236,9 +237,10 @@ public struct CounterService: Sendable {
     /// The eligibility context for a counter request (no card; the vehicle plate defaults to the person's
     /// first vehicle of that year, so the lookup can say what the certificate would be).
     private func context(_ person: Person, kind: CertificateKind, year: FiscalYear, copies: Int, taxItems: [TaxItem],
-                         plate: String?, today: LocalDate, now: Date) async throws -> EligibilityContext {
+                         plate: String?, today: LocalDate, now: Date, restrictions known: [Restriction]? = nil) async throws -> EligibilityContext {
         let store = issuance.taxData
-        let restrictions = try await store.restrictions(for: person.addresseeID)
+        let restrictions: [Restriction]
+        if let known { restrictions = known } else { restrictions = try await store.restrictions(for: person.addresseeID) }
         var assessment: Assessment?
         var levies: [Levy] = []
         var vehicles: [Vehicle] = []
@@ -393,7 +395,7 @@ public struct CounterService: Sendable {
         let info = try await issuance.ledger.reprintInfo(id)
         let now = issuance.clock.now()
         let today = JapanTime.localDate(now)
-        let items = Self.parseOptions((info?.options ?? "").replacingOccurrences(of: "items=", with: "items=")).taxItems
+        let items = Self.parseOptions(info?.options ?? "").taxItems
         // The vehicle is not kept in the ledger: the one whose certificate has the original's content is it.
         let plates: [String?]
         if original.kind == .vehicleInspection {

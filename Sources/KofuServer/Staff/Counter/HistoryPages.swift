@@ -95,7 +95,7 @@ struct HistoryPages: Sendable {
 
     private func reprintPost(_ request: Request, _ context: some RequestContext, user: StaffUser) async throws -> Response {
         var request = request
-        let fields = FormFields(String(buffer: try await request.collectBody(upTo: 64 * 1024)))
+        let fields = FormFields(String(buffer: try await request.collectBody(upTo: RequestBodyPolicy.staffLimit)))
         let original = try await original(context)
         let form = ReprintForm(reason: fields.first("reason") ?? "", note: fields.first("reason_text") ?? "",
                                document: fields.first("document") ?? "", applicant: fields.first("applicant") ?? "",
@@ -163,6 +163,12 @@ enum CounterStaff {
         guard r.channel == .counter else { return nil }
         return r.terminal?.split(separator: "/").first.map { String($0.dropFirst("counter:".count)) }
     }
+}
+
+extension [IssuanceRecord] {
+    /// Copies and fees of a takings list (the page, the JSON and the CSV all total the same way).
+    var totalCopies: Int { map(\.copies).reduce(0, +) }
+    var totalFeeYen: Int { map(\.feeYen).reduce(0, +) }
 }
 
 // MARK: - views
@@ -302,8 +308,8 @@ struct TakingsView {
                        numbers: r.numbers.map(\.value), staff: CounterStaff.of(r) ?? "")
         }
         count = records.count
-        copies = records.map(\.copies).reduce(0, +)
-        total = CounterDisplay.yen(records.map(\.feeYen).reduce(0, +))
+        copies = records.totalCopies
+        total = CounterDisplay.yen(records.totalFeeYen)
         csvHref = "/staff/api/v1/counter/takings?date=\(day.iso)&format=csv"
     }
 }
