@@ -91,12 +91,26 @@ public struct Certificate: Hashable, Sendable, Codable {
     public var body: CertificateBody
     /// 手数料 in yen (0 for the vehicle inspection certificate).
     public var feeYen: Int
+    /// Where it was issued: printed on the page (「コンビニ交付（店舗 … 端末 …）」 or 「窓口交付」).
+    public var issuedAt: IssuancePoint
+    /// The date the tax data behind it was extracted (the batch in force): printed as 「…現在」.
+    public var dataAsOf: LocalDate?
 
     public init(number: CertificateNumber, issueDate: LocalDate, fiscalYear: FiscalYear, person: Person,
-                municipality: Municipality, body: CertificateBody, feeYen: Int) {
+                municipality: Municipality, body: CertificateBody, feeYen: Int, issuedAt: IssuancePoint = .counter,
+                dataAsOf: LocalDate? = nil) {
         self.number = number; self.issueDate = issueDate; self.fiscalYear = fiscalYear; self.person = person
         self.municipality = municipality; self.body = body; self.feeYen = feeYen
+        self.issuedAt = issuedAt; self.dataAsOf = dataAsOf
     }
 
     public var kind: CertificateKind { body.kind }
+}
+
+/// Where a certificate was handed over.
+public enum IssuancePoint: Hashable, Sendable, Codable {
+    /// A convenience-store kiosk: the chain, the store and the terminal as the kiosk center names them.
+    case kiosk(storeChain: String, storeID: String, terminalID: String)
+    /// The municipality's counter (窓口), including reprints.
+    case counter
 }

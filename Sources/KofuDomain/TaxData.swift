@@ -155,11 +155,25 @@ public struct Assessment: Hashable, Sendable, Codable {
     public var prefIncomeLevy: Int
     /// 道府県民税 均等割
     public var prefPerCapita: Int
+    /// 所得控除の内訳 (linkage format 2). `nil` when the batch was in format 1, which carries only the total.
+    public var deductions: IncomeDeductions?
+    /// 扶養の内訳 (linkage format 2). `nil` for format 1 batches.
+    public var dependentsBreakdown: DependentsBreakdown?
+    /// 税額控除 (linkage format 2). `nil` for format 1 batches.
+    public var taxCredits: TaxCredits?
+    /// 森林環境税 (国税, 1,000円 a year, collected with the 均等割 since FY2024). `nil` for format 1 batches.
+    public var forestEnvironmentTax: Int?
+    /// Which part is 非課税 and why (linkage format 2, for `non_taxed` rows). `nil` for format 1 batches.
+    public var nonTaxation: NonTaxationDetail?
 
     public init(fiscalYear: FiscalYear, addresseeID: AddresseeID, status: Status, salaryIncome: Int, salaryNet: Int,
                 pensionIncome: Int, pensionNet: Int, businessNet: Int, otherNet: Int, totalIncome: Int,
                 deductionsTotal: Int, dependents: Int, taxableBase: Int, cityIncomeLevy: Int, cityPerCapita: Int,
-                prefIncomeLevy: Int, prefPerCapita: Int) {
+                prefIncomeLevy: Int, prefPerCapita: Int, deductions: IncomeDeductions? = nil,
+                dependentsBreakdown: DependentsBreakdown? = nil, taxCredits: TaxCredits? = nil,
+                forestEnvironmentTax: Int? = nil, nonTaxation: NonTaxationDetail? = nil) {
+        self.deductions = deductions; self.dependentsBreakdown = dependentsBreakdown; self.taxCredits = taxCredits
+        self.forestEnvironmentTax = forestEnvironmentTax; self.nonTaxation = nonTaxation
         self.fiscalYear = fiscalYear; self.addresseeID = addresseeID; self.status = status
         self.salaryIncome = salaryIncome; self.salaryNet = salaryNet; self.pensionIncome = pensionIncome
         self.pensionNet = pensionNet; self.businessNet = businessNet; self.otherNet = otherNet
@@ -170,6 +184,121 @@ public struct Assessment: Hashable, Sendable, Codable {
 
     /// 年税額: municipal plus prefectural, income levy plus per-capita levy.
     public var totalTax: Int { cityIncomeLevy + cityPerCapita + prefIncomeLevy + prefPerCapita }
+}
+
+/// 所得控除の内訳: each deduction in yen, as the tax system computed it for the residents' tax.
+/// The parts add up to `Assessment.deductionsTotal` (an import rule).
+public struct IncomeDeductions: Hashable, Sendable, Codable {
+    /// 雑損控除
+    public var casualtyLoss: Int = 0
+    /// 医療費控除
+    public var medical: Int = 0
+    /// 社会保険料控除
+    public var socialInsurance: Int = 0
+    /// 小規模企業共済等掛金控除
+    public var smallBusinessMutualAid: Int = 0
+    /// 生命保険料控除
+    public var lifeInsurance: Int = 0
+    /// 地震保険料控除
+    public var earthquakeInsurance: Int = 0
+    /// 寡婦控除・ひとり親控除
+    public var widowOrSingleParent: Int = 0
+    /// 勤労学生控除
+    public var workingStudent: Int = 0
+    /// 障害者控除
+    public var disability: Int = 0
+    /// 配偶者控除
+    public var spouse: Int = 0
+    /// 配偶者特別控除
+    public var spouseSpecial: Int = 0
+    /// 扶養控除
+    public var dependents: Int = 0
+    /// 基礎控除
+    public var basic: Int = 0
+
+    public init(casualtyLoss: Int = 0, medical: Int = 0, socialInsurance: Int = 0, smallBusinessMutualAid: Int = 0,
+                lifeInsurance: Int = 0, earthquakeInsurance: Int = 0, widowOrSingleParent: Int = 0, workingStudent: Int = 0,
+                disability: Int = 0, spouse: Int = 0, spouseSpecial: Int = 0, dependents: Int = 0, basic: Int = 0) {
+        self.casualtyLoss = casualtyLoss; self.medical = medical; self.socialInsurance = socialInsurance
+        self.smallBusinessMutualAid = smallBusinessMutualAid; self.lifeInsurance = lifeInsurance
+        self.earthquakeInsurance = earthquakeInsurance; self.widowOrSingleParent = widowOrSingleParent
+        self.workingStudent = workingStudent; self.disability = disability; self.spouse = spouse
+        self.spouseSpecial = spouseSpecial; self.dependents = dependents; self.basic = basic
+    }
+
+    /// The sum of every part.
+    public var total: Int {
+        casualtyLoss + medical + socialInsurance + smallBusinessMutualAid + lifeInsurance + earthquakeInsurance
+            + widowOrSingleParent + workingStudent + disability + spouse + spouseSpecial + dependents + basic
+    }
+}
+
+/// 扶養の内訳: how many people of each kind the deductions count.
+public struct DependentsBreakdown: Hashable, Sendable, Codable {
+    /// 控除対象配偶者 (0 or 1)
+    public var spouse: Int = 0
+    /// 一般扶養親族
+    public var general: Int = 0
+    /// 特定扶養親族 (19–22)
+    public var specified: Int = 0
+    /// 老人扶養親族 (70+)
+    public var elderly: Int = 0
+    /// 年少扶養親族 (under 16: no deduction, still counted for the 非課税 threshold)
+    public var minor: Int = 0
+
+    public init(spouse: Int = 0, general: Int = 0, specified: Int = 0, elderly: Int = 0, minor: Int = 0) {
+        self.spouse = spouse; self.general = general; self.specified = specified; self.elderly = elderly; self.minor = minor
+    }
+}
+
+/// 税額控除: amounts subtracted from the 所得割 (city and prefecture together).
+public struct TaxCredits: Hashable, Sendable, Codable {
+    /// 調整控除
+    public var adjustment: Int = 0
+    /// 配当控除
+    public var dividend: Int = 0
+    /// 住宅借入金等特別税額控除
+    public var housingLoan: Int = 0
+    /// 寄附金税額控除
+    public var donation: Int = 0
+    /// 外国税額控除
+    public var foreignTax: Int = 0
+    /// 配当割額・株式等譲渡所得割額控除
+    public var dividendAndStockTransfer: Int = 0
+
+    public init(adjustment: Int = 0, dividend: Int = 0, housingLoan: Int = 0, donation: Int = 0, foreignTax: Int = 0,
+                dividendAndStockTransfer: Int = 0) {
+        self.adjustment = adjustment; self.dividend = dividend; self.housingLoan = housingLoan; self.donation = donation
+        self.foreignTax = foreignTax; self.dividendAndStockTransfer = dividendAndStockTransfer
+    }
+
+    public var total: Int { adjustment + dividend + housingLoan + donation + foreignTax + dividendAndStockTransfer }
+}
+
+/// Which part of the residents' tax is 非課税, and why.
+public struct NonTaxationDetail: Hashable, Sendable, Codable {
+    /// Why the tax system found the person non-taxed (linkage code in the raw value).
+    public enum Reason: String, Hashable, Sendable, Codable, CaseIterable {
+        /// 生活保護法による生活扶助を受けている
+        case publicAssistance = "public_assistance"
+        /// 障害者・未成年者・寡婦・ひとり親で前年の合計所得金額が135万円以下
+        case disabledMinorWidowSingleParent = "disabled_minor_widow_single_parent"
+        /// 前年の合計所得金額が条例で定める額以下 (均等割)
+        case incomeBelowPerCapitaThreshold = "income_below_per_capita_threshold"
+        /// 前年の総所得金額等が政令で定める額以下 (所得割)
+        case incomeBelowIncomeLevyThreshold = "income_below_income_levy_threshold"
+        /// その他 (e.g. 賦課期日に住所なし)
+        case other
+    }
+    /// 均等割が非課税
+    public var perCapitaExempt: Bool
+    /// 所得割が非課税
+    public var incomeLevyExempt: Bool
+    public var reason: Reason
+
+    public init(perCapitaExempt: Bool, incomeLevyExempt: Bool, reason: Reason) {
+        self.perCapitaExempt = perCapitaExempt; self.incomeLevyExempt = incomeLevyExempt; self.reason = reason
+    }
 }
 
 /// 調定・収納: one installment (期別) of one tax notice.
