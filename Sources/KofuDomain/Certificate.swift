@@ -45,8 +45,12 @@ public struct Municipality: Hashable, Sendable, Codable {
     public var mayorTitle: String
     /// e.g. 山田 太郎
     public var mayorName: String
-    public init(code: String, name: String, mayorTitle: String, mayorName: String) {
+    /// Where anyone can check a seal and fetch the signed keyring (the trust anchor printed beside the QR),
+    /// e.g. `https://www.city.example.lg.jp/kofu/verify`. Empty when not configured.
+    public var verifyURL: String
+    public init(code: String, name: String, mayorTitle: String, mayorName: String, verifyURL: String = "") {
         self.code = code; self.name = name; self.mayorTitle = mayorTitle; self.mayorName = mayorName
+        self.verifyURL = verifyURL
     }
 }
 
