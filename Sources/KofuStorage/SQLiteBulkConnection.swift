@@ -211,9 +211,10 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     static func rowsPerStatement(_ table: TaxDataTable) -> Int { max(1, 500 / table.columns.count) }
 
     private func preparedInsert(_ table: TaxDataTable, rows: Int) throws -> OpaquePointer {
-        let key = "\(table.name)/\(rows)"
-        if let statement = inserts[key] { return statement }
+        // The width too: linkage formats 1 and 2 write different columns of tax_assessments.
         let width = table.columns.count
+        let key = "\(table.name)/\(width)/\(rows)"
+        if let statement = inserts[key] { return statement }
         let tuples = (0..<rows).map { r in
             "(" + (1...width).map { "?\(r * width + $0)" }.joined(separator: ", ") + ")"
         }

@@ -107,7 +107,7 @@ public struct SQLTaxDataStore: TaxDataStore {
             throw TaxDataStoreError.corruptValue(table: "tax_assessments", column: "status")
         }
         func int(_ c: String) throws -> Int { try row.decode(column: c, as: Int.self) }
-        return Assessment(fiscalYear: year, addresseeID: id, status: status,
+        var assessment = Assessment(fiscalYear: year, addresseeID: id, status: status,
                           salaryIncome: try int("salary_income"), salaryNet: try int("salary_net"),
                           pensionIncome: try int("pension_income"), pensionNet: try int("pension_net"),
                           businessNet: try int("business_net"), otherNet: try int("other_net"),
@@ -115,6 +115,43 @@ public struct SQLTaxDataStore: TaxDataStore {
                           dependents: try int("dependents"), taxableBase: try int("taxable_base"),
                           cityIncomeLevy: try int("city_income_levy"), cityPerCapita: try int("city_per_capita"),
                           prefIncomeLevy: try int("pref_income_levy"), prefPerCapita: try int("pref_per_capita"))
+        try Self.readFormat2Details(row, into: &assessment)
+        return assessment
+    }
+
+    /// The linkage-format-2 columns (migration `0500_assessment_details`). A row of a format-1 batch has them all
+    /// NULL and keeps the fields nil; a format-2 row has every one but `non_taxed_reason` (NULL for taxed rows).
+    static func readFormat2Details(_ row: any SQLRow, into a: inout Assessment) throws {
+        let table = "tax_assessments"
+        guard let basic = try row.decode(column: "ded_basic", as: Int?.self) else { return }
+        func int(_ c: String) throws -> Int {
+            guard let v = try row.decode(column: c, as: Int?.self) else {
+                throw TaxDataStoreError.corruptValue(table: table, column: c)
+            }
+            return v
+        }
+        a.deductions = IncomeDeductions(
+            casualtyLoss: try int("ded_casualty_loss"), medical: try int("ded_medical"),
+            socialInsurance: try int("ded_social_insurance"), smallBusinessMutualAid: try int("ded_small_business_mutual_aid"),
+            lifeInsurance: try int("ded_life_insurance"), earthquakeInsurance: try int("ded_earthquake_insurance"),
+            widowOrSingleParent: try int("ded_widow_single_parent"), workingStudent: try int("ded_working_student"),
+            disability: try int("ded_disability"), spouse: try int("ded_spouse"), spouseSpecial: try int("ded_spouse_special"),
+            dependents: try int("ded_dependents"), basic: basic)
+        a.dependentsBreakdown = DependentsBreakdown(
+            spouse: try int("dep_spouse"), general: try int("dep_general"), specified: try int("dep_specified"),
+            elderly: try int("dep_elderly"), minor: try int("dep_minor"))
+        a.taxCredits = TaxCredits(
+            adjustment: try int("credit_adjustment"), dividend: try int("credit_dividend"),
+            housingLoan: try int("credit_housing_loan"), donation: try int("credit_donation"),
+            foreignTax: try int("credit_foreign_tax"), dividendAndStockTransfer: try int("credit_dividend_stock_transfer"))
+        a.forestEnvironmentTax = try int("forest_environment_tax")
+        if let code = try row.decode(column: "non_taxed_reason", as: String?.self) {
+            guard let reason = NonTaxationDetail.Reason(rawValue: code) else {
+                throw TaxDataStoreError.corruptValue(table: table, column: "non_taxed_reason")
+            }
+            a.nonTaxation = NonTaxationDetail(perCapitaExempt: try int("non_taxed_per_capita") != 0,
+                                              incomeLevyExempt: try int("non_taxed_income_levy") != 0, reason: reason)
+        }
     }
 
     public func levies(for id: AddresseeID, year: FiscalYear) async throws -> [Levy] {

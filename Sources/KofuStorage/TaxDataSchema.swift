@@ -87,6 +87,21 @@ public enum TaxDataSchema {
                     "INSERT INTO tax_fiscal_years SELECT DISTINCT 'vehicles', fiscal_year FROM tax_vehicles",
                 ]
             },
+            // Linkage format 2 (issue 14): the 所得控除・扶養・税額控除 breakdowns, 森林環境税 and which part is 非課税
+            // and why. Nullable: rows of a format-1 batch have none of them (NULL), and read back as nil.
+            // The list is written out, not derived from the importer's columns: an applied migration never changes.
+            Migration(name: "0500_assessment_details") { _ in
+                let integers = [
+                    "ded_casualty_loss", "ded_medical", "ded_social_insurance", "ded_small_business_mutual_aid",
+                    "ded_life_insurance", "ded_earthquake_insurance", "ded_widow_single_parent", "ded_working_student",
+                    "ded_disability", "ded_spouse", "ded_spouse_special", "ded_dependents", "ded_basic",
+                    "dep_spouse", "dep_general", "dep_specified", "dep_elderly", "dep_minor",
+                    "credit_adjustment", "credit_dividend", "credit_housing_loan", "credit_donation", "credit_foreign_tax",
+                    "credit_dividend_stock_transfer", "forest_environment_tax", "non_taxed_per_capita", "non_taxed_income_levy",
+                ]
+                return integers.map { "ALTER TABLE tax_assessments ADD COLUMN \($0) BIGINT" }
+                    + ["ALTER TABLE tax_assessments ADD COLUMN non_taxed_reason TEXT"]
+            },
         ]
     }
 }

@@ -11,7 +11,8 @@ public enum LinkageBatchFixture {
             .appendingPathComponent("Fixtures/batches").path
     }
 
-    /// Copies fixture batch `name` (`good`, `shift_jis`) into a new temporary directory and returns it.
+    /// Copies fixture batch `name` (`good`, `shift_jis`: linkage format 1; `good_format2`: the good batch in
+    /// format 2, assessments.csv with the breakdown columns) into a new temporary directory and returns it.
     public static func copy(_ name: String) throws -> String {
         let dir = try StorageTestSupport.makeTemporaryDirectory(prefix: "kofu-batch")
         let source = (fixturesDirectory as NSString).appendingPathComponent(name)
@@ -38,8 +39,9 @@ public enum LinkageBatchFixture {
     }
 
     /// Rewrites manifest.json: every listed file's sha256 recomputed, plus the given top-level `fields`
-    /// and `rows` counts. With `keepDigests` the digests are left as they were.
-    public static func rewriteManifest(_ dir: String, fields: [String: String] = [:], rows: [String: Int] = [:],
+    /// (strings, or numbers such as `format_version`) and `rows` counts. With `keepDigests` the digests are left
+    /// as they were.
+    public static func rewriteManifest(_ dir: String, fields: [String: Any] = [:], rows: [String: Int] = [:],
                                        keepDigests: Bool = false, drop: [String] = []) throws {
         let path = (dir as NSString).appendingPathComponent("manifest.json")
         var root = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]

@@ -58,8 +58,9 @@ struct SampleBatchGeneratorTests {
             #expect(provisional.contains { $0.paymentStatus == .provisional })
             #expect(try await store.assessment(for: AddresseeID(cases["non_taxed"]!.addresseeID)!, year: latest)?.status == .nonTaxed)
             let many = try await store.levies(for: AddresseeID(cases["five_items_twelve_installments"]!.addresseeID)!, year: latest)
-            #expect(many.count == 60)
-            #expect(Set(many.map(\.taxItem)).count == 5)
+            // 新宿区 is a 特別区: every item but the 固定資産税 (a 都税); 4 + 12 + 1 + 10 installments.
+            #expect(many.count == 27)
+            #expect(Set(many.map(\.taxItem)) == [.residentTaxOrdinary, .residentTaxSpecial, .lightVehicle, .nationalHealthInsurance])
             let ordinary = AddresseeID(cases["ordinary"]!.addresseeID)!
             #expect(try await store.assessment(for: ordinary, year: latest)?.status == .taxed)
             #expect(try await store.vehicles(for: ordinary, year: latest).allSatisfy { $0.paid >= $0.assessed })
@@ -85,7 +86,8 @@ struct SampleBatchGeneratorTests {
                     let plate = try #require(e.vehiclePlate, "\(card.caseName)")
                     let id = AddresseeID(card.addresseeID)!
                     let own = try await store.vehicles(for: id, year: FiscalYear(e.fiscalYear)).map(\.plate)
-                    let hasVehicle = ["ordinary", "five_items_twelve_installments", "vehicle_tax_unpaid", "vehicle_tax_provisional"]
+                    let hasVehicle = ["ordinary", "five_items_twelve_installments", "vehicle_tax_unpaid", "vehicle_tax_provisional",
+                                      "motorcycle_125_250cc"]
                         .contains(card.caseName)
                     #expect(own.contains(plate) == hasVehicle, "\(card.caseName)")
                     #expect(!hasVehicle ? plate.contains(" 999 ") : !plate.contains(" 999 "), "\(card.caseName)")

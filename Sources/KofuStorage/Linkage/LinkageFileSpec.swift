@@ -18,6 +18,8 @@ enum LinkageColumnKind {
     case amount
     case number(ClosedRange<Int>)
     case choice([String])
+    /// One of the values, or empty (stored as NULL).
+    case optionalChoice([String])
     /// `0` or `1`.
     case flag
     case fiscalYear
@@ -37,7 +39,7 @@ struct LinkageFileSpec {
     let fileName: String
     let dataSet: String
     let table: String
-    let columns: [LinkageColumn]
+    var columns: [LinkageColumn]
     /// Columns (indices into `columns`) that together must be unique.
     let key: [Int]
     /// Index of `addressee_id` when it must refer to a known resident (all files but residents.csv).
@@ -53,6 +55,14 @@ struct LinkageFileSpec {
     static let all: [String: LinkageFileSpec] = Dictionary(uniqueKeysWithValues: [
         residents, cards, restrictions, assessments, levies, vehicles,
     ].map { ($0.fileName, $0) })
+
+    /// The spec of `fileName` in linkage format `formatVersion` (manifest `format_version`): format 2 differs
+    /// from format 1 only in assessments.csv, which gains the deduction, dependant, credit, 森林環境税 and
+    /// 非課税 columns.
+    static func spec(for fileName: String, formatVersion: Int) -> LinkageFileSpec? {
+        if fileName == assessments.fileName, formatVersion >= 2 { return assessmentsFormat2 }
+        return all[fileName]
+    }
 
     static let residents = LinkageFileSpec(
         fileName: "residents.csv", dataSet: "residents", table: "tax_residents",
@@ -99,6 +109,51 @@ struct LinkageFileSpec {
             NonTaxedHasNoLevy(status: 2, levies: [(13, "city_income_levy"), (14, "city_per_capita"),
                                                   (15, "pref_income_levy"), (16, "pref_per_capita")]),
         ])
+
+    /// assessments.csv in linkage format 2: the format-1 columns (same indices, same rules) followed by
+    /// `format2AssessmentColumns`, with the rules that relate them to the rest of the row.
+    static let assessmentsFormat2: LinkageFileSpec = {
+        var spec = assessments
+        spec.columns += format2AssessmentColumns
+        let index = Dictionary(uniqueKeysWithValues: spec.columns.enumerated().map { ($1.name, $0) })
+        func columns(_ prefix: String) -> [(column: Int, name: String)] {
+            spec.columns.enumerated().filter { $0.element.name.hasPrefix(prefix) }.map { ($0.offset, $0.element.name) }
+        }
+        spec.rowRules += [
+            PartsAddUp(total: (index["deductions_total"]!, "deductions_total"), parts: columns("ded_"),
+                       meaning: "所得控除の内訳"),
+            PartsAddUp(total: (index["dependents"]!, "dependents"), parts: columns("dep_"), meaning: "扶養の内訳"),
+            NonTaxationMatchesStatus(status: index["status"]!,
+                                     perCapita: index["non_taxed_per_capita"]!, incomeLevy: index["non_taxed_income_levy"]!,
+                                     reason: index["non_taxed_reason"]!),
+            ForestTaxWithPerCapita(fiscalYear: index["fiscal_year"]!, forestTax: index["forest_environment_tax"]!,
+                                   perCapita: [index["city_per_capita"]!, index["pref_per_capita"]!]),
+        ]
+        return spec
+    }()
+
+    /// The columns format 2 adds to assessments.csv, in order (docs/storage.md describes each).
+    static let format2AssessmentColumns: [LinkageColumn] = {
+        var columns: [LinkageColumn] = []
+        let deductions = ["ded_casualty_loss", "ded_medical", "ded_social_insurance", "ded_small_business_mutual_aid",
+                          "ded_life_insurance", "ded_earthquake_insurance", "ded_widow_single_parent",
+                          "ded_working_student", "ded_disability", "ded_spouse", "ded_spouse_special", "ded_dependents",
+                          "ded_basic"]
+        for name in deductions { columns.append(LinkageColumn(name: name, kind: .amount)) }
+        columns.append(LinkageColumn(name: "dep_spouse", kind: .number(0...1)))
+        for name in ["dep_general", "dep_specified", "dep_elderly", "dep_minor"] {
+            columns.append(LinkageColumn(name: name, kind: .number(0...99)))
+        }
+        let credits = ["credit_adjustment", "credit_dividend", "credit_housing_loan", "credit_donation",
+                       "credit_foreign_tax", "credit_dividend_stock_transfer"]
+        for name in credits { columns.append(LinkageColumn(name: name, kind: .amount)) }
+        columns.append(LinkageColumn(name: "forest_environment_tax", kind: .amount))
+        columns.append(LinkageColumn(name: "non_taxed_per_capita", kind: .flag))
+        columns.append(LinkageColumn(name: "non_taxed_income_levy", kind: .flag))
+        columns.append(LinkageColumn(name: "non_taxed_reason",
+                                     kind: .optionalChoice(NonTaxationDetail.Reason.allCases.map(\.rawValue))))
+        return columns
+    }()
 
     private static let assessmentColumns: [LinkageColumn] = {
         var columns: [LinkageColumn] = [
@@ -247,6 +302,13 @@ extension LinkageColumnKind {
         case .choice(let values):
             guard values.contains(where: { Self.equal(f, $0) }) else { return slowCheck(f, name: name, to: &rows) }
             rows.appendText(f)
+        case .optionalChoice(let values):
+            if f.isEmpty {
+                rows.appendNull()
+                return nil
+            }
+            guard values.contains(where: { Self.equal(f, $0) }) else { return slowCheck(f, name: name, to: &rows) }
+            rows.appendText(f)
         case .flag:
             guard f.count == 1, let v = Self.unsigned(f), v <= 1 else {
                 rows.appendNull()
@@ -315,6 +377,9 @@ extension LinkageColumnKind {
         case .choice(let values):
             // String equality is canonical equivalence, which byte comparison is not.
             error = string.map(values.contains) == true ? nil : .init("\(name): expected one of \(values.joined(separator: ", "))")
+        case .optionalChoice(let values):
+            error = string.map(values.contains) == true ? nil
+                : .init("\(name): expected one of \(values.joined(separator: ", ")), or nothing")
         default:
             preconditionFailure("no String-based check for \(self)")
         }

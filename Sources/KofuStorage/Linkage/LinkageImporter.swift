@@ -324,7 +324,7 @@ public struct LinkageImporter: Sendable {
         var results: [ImportReport.FileResult] = []
         var heldYears: [String: Set<Int>] = [:]
         for entry in manifest.files {
-            guard let spec = LinkageFileSpec.all[entry.name] else { continue }
+            guard let spec = LinkageFileSpec.spec(for: entry.name, formatVersion: manifest.formatVersion) else { continue }
             try await db.raw("DELETE FROM \(unsafeRaw: spec.table)").run()
             let path = (context.directory as NSString).appendingPathComponent(entry.name)
             let file = LinkageFileImport(spec: spec, entry: entry, retention: context.retention, log: log,

@@ -61,6 +61,9 @@ public struct LinkageManifest: Sendable {
     public var municipalityCode: String
     public var extractedAt: Date
     public var encoding: LinkageEncoding
+    /// `format_version`: 1 (the key absent, the original format) or 2 (assessments.csv with the deduction,
+    /// dependant, credit, 森林環境税 and 非課税 columns; docs/storage.md).
+    public var formatVersion: Int
     /// Listed files, in application order.
     public var files: [FileEntry]
 
@@ -122,6 +125,16 @@ public struct LinkageManifest: Sendable {
             encoding = LinkageEncoding(declared: s)
             if encoding == nil { at("encoding", "encoding: expected UTF-8 or Shift_JIS") }
         }
+        var formatVersion = 1
+        if let v = root["format_version"] {
+            // The written token too: JSONSerialization reads `true` as the number 1.
+            if let n = wholeNumber(v), supportedFormats.contains(n), Self.token(after: "\"format_version\"", in: text) == String(n) {
+                formatVersion = n
+            } else {
+                at("format_version", "format_version: expected \(supportedFormats.map(String.init).joined(separator: " or ")) "
+                    + "(absent means 1)")
+            }
+        }
         var entries: [FileEntry] = []
         if let files = root["files"] as? [String: Any] {
             if files.isEmpty { at("files", "files: no files listed") }
@@ -156,7 +169,19 @@ public struct LinkageManifest: Sendable {
         guard problems.count == before, let batchID, let code, let extractedAt, let encoding else { return nil }
         entries.sort { knownFiles.firstIndex(of: $0.name)! < knownFiles.firstIndex(of: $1.name)! }
         return LinkageManifest(batchID: batchID, municipalityCode: code, extractedAt: extractedAt,
-                               encoding: encoding, files: entries)
+                               encoding: encoding, formatVersion: formatVersion, files: entries)
+    }
+
+    /// The linkage formats this importer reads (`format_version`).
+    public static let supportedFormats = 1...2
+
+    /// The JSON value token after `key` and its colon, as written (`2`, `true`, `"2"`).
+    private static func token(after key: String, in text: String) -> String? {
+        guard let r = text.range(of: key) else { return nil }
+        var rest = text[r.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        return String(rest.prefix { !",}] \t\r\n".contains($0) })
     }
 
     private static func wholeNumber(_ value: Any?) -> Int? {

@@ -141,3 +141,69 @@ struct NonTaxedHasNoLevy: LinkageRowRule {
         return (levy.column, "\(levy.name): above 0 although status is non_taxed")
     }
 }
+
+/// A total is the sum of its parts: 所得控除合計 of the ded_ columns, 扶養人数 of the dep_ columns (format 2).
+/// Reported at the total, which is what the certificate prints beside the parts.
+struct PartsAddUp: LinkageRowRule {
+    let total: (column: Int, name: String)
+    let parts: [(column: Int, name: String)]
+    /// What the parts are, for the message (`所得控除の内訳`).
+    let meaning: String
+
+    func check(_ row: LinkageRow, _ context: LinkageRuleContext) -> (column: Int, message: String)? {
+        let sum = parts.reduce(0) { $0 + row.int($1.column) }
+        guard sum != row.int(total.column) else { return nil }
+        let first = parts.first?.name ?? ""
+        let last = parts.last?.name ?? ""
+        return (total.column, "\(total.name): not the sum of \(first) … \(last) (\(meaning)); "
+            + "the parts add up to \(sum < row.int(total.column) ? "less" : "more")")
+    }
+}
+
+/// The 非課税 columns (format 2) are given exactly for `non_taxed` rows: a taxed row has both flags 0 and no
+/// reason; a non-taxed row names at least one exempt part and a reason.
+struct NonTaxationMatchesStatus: LinkageRowRule {
+    let status: Int
+    let perCapita: Int
+    let incomeLevy: Int
+    let reason: Int
+
+    func check(_ row: LinkageRow, _ context: LinkageRuleContext) -> (column: Int, message: String)? {
+        if row.textEquals(status, "non_taxed") {
+            if row.int(perCapita) == 0 && row.int(incomeLevy) == 0 {
+                return (perCapita, "non_taxed_per_capita: 0 and non_taxed_income_levy 0 although status is non_taxed; "
+                    + "at least one part (均等割, 所得割) is 非課税")
+            }
+            if row.bytes(reason) == nil {
+                return (reason, "non_taxed_reason: empty although status is non_taxed")
+            }
+            return nil
+        }
+        if row.int(perCapita) != 0 { return (perCapita, "non_taxed_per_capita: 1 although status is taxed") }
+        if row.int(incomeLevy) != 0 { return (incomeLevy, "non_taxed_income_levy: 1 although status is taxed") }
+        if row.bytes(reason) != nil { return (reason, "non_taxed_reason: given although status is taxed") }
+        return nil
+    }
+}
+
+/// 森林環境税 (a national tax of 1,000 yen collected with the 均等割) exists from fiscal year 2024, and only for
+/// people who pay a 均等割.
+struct ForestTaxWithPerCapita: LinkageRowRule {
+    /// The first fiscal year of the 森林環境税.
+    static let firstYear = 2024
+    let fiscalYear: Int
+    let forestTax: Int
+    /// The 均等割 columns (municipal, prefectural).
+    let perCapita: [Int]
+
+    func check(_ row: LinkageRow, _ context: LinkageRuleContext) -> (column: Int, message: String)? {
+        guard row.int(forestTax) != 0 else { return nil }
+        if row.int(fiscalYear) < Self.firstYear {
+            return (forestTax, "forest_environment_tax: above 0 for a fiscal year before \(Self.firstYear), when 森林環境税 began")
+        }
+        if perCapita.allSatisfy({ row.int($0) == 0 }) {
+            return (forestTax, "forest_environment_tax: above 0 although the 均等割 (city_per_capita, pref_per_capita) is 0")
+        }
+        return nil
+    }
+}

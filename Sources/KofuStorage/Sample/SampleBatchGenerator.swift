@@ -141,6 +141,7 @@ public struct SampleBatchGenerator: Sendable {
         case unpaidPastDue, provisionalPayment, nonTaxed, rareKanjiName
         case born19890107, born19890108, born20190430, born20190501
         case revokedCard, expiredCard, unknownCard, manyInstallments, vehicleUnpaid, vehicleProvisional, nonResident
+        case motorcycle
 
         var caseName: String {
             switch self {
@@ -167,12 +168,13 @@ public struct SampleBatchGenerator: Sendable {
             case .vehicleUnpaid: "vehicle_tax_unpaid"
             case .vehicleProvisional: "vehicle_tax_provisional"
             case .nonResident: "non_resident"
+            case .motorcycle: "motorcycle_125_250cc"
             }
         }
 
         var description: String {
             switch self {
-            case .ordinary: "resident, taxed, everything paid, one light vehicle paid: every certificate issues but 非課税証明書 (taxed)"
+            case .ordinary: "resident, taxed (spouse, a 特定扶養 child and a 年少 child), everything due so far paid and the later installments not yet due, one 軽四輪 (車検) paid: every certificate issues but 非課税証明書 (taxed)"
             case .movedOut: "転出 (moved_out a month ago): refused, 住記消除"
             case .deceased: "死亡 (deceased): refused, 住記消除"
             case .movedInToday: "転入 today (status_date = today): refused"
@@ -182,7 +184,7 @@ public struct SampleBatchGenerator: Sendable {
             case .endedSupportMeasure: "a support measure that ended 30 days ago, taxed salary earner: issues like anyone taxed"
             case .unpaidPastDue: "an installment of last fiscal year unpaid past its due date: that year's 納税証明書 refused"
             case .provisionalPayment: "last installment of last fiscal year paid 2 days ago, only 速報 (provisional): that year's 納税証明書 refused"
-            case .nonTaxed: "非課税 every year, nothing levied: 非課税証明書 and 所得・課税証明書 issue, 納税証明書 has nothing to certify"
+            case .nonTaxed: "非課税 every year (均等割 and 所得割; reason: income below the 均等割 threshold), no levies at all in the year: 非課税証明書 and 所得・課税証明書 issue, 納税証明書 has nothing to certify (課税なし)"
             case .rareKanjiName: "surname with 𠮷 (U+20BB7), which the bundled font lacks: refused (外字)"
             case .born19890107: "born 昭和64年1月7日 (last day of Shōwa), taxed salary earner"
             case .born19890108: "born 平成元年1月8日 (first day of Heisei), taxed salary earner"
@@ -191,10 +193,11 @@ public struct SampleBatchGenerator: Sendable {
             case .revokedCard: "card certificate revoked (失効): refused"
             case .expiredCard: "card certificate expired 10 days ago: refused"
             case .unknownCard: "card serial not in cards.csv: refused"
-            case .manyInstallments: "5 tax items x 12 installments in the latest fiscal year, all paid when due: long 納税証明書"
+            case .manyInstallments: "every tax item the municipality levies in the latest fiscal year (5 in a city; 4 in a 特別区, which levies no 固定資産税), 27–31 installments, each paid when due: long 納税証明書"
             case .vehicleUnpaid: "light vehicle tax of the latest year unpaid: 継続検査用 refused"
             case .vehicleProvisional: "light vehicle tax paid, only provisional: 継続検査用 refused"
             case .nonResident: "住登外 (non_resident, on file for tax only, no card here)"
+            case .motorcycle: "taxed salary earner with a 125–250cc 二輪 (no 車検), its tax paid"
             }
         }
 
@@ -227,6 +230,10 @@ public struct SampleBatchGenerator: Sendable {
                 return [(0, taxedWithoutVehicle),
                         (1, KindAnswers(taxPayment: .refused(.paymentUnconfirmed), incomeTaxation: ok, nonTaxation: notAssessed,
                                         vehicleInspection: noVehicle))]
+            case .motorcycle:
+                // The kiosk answers as for any paid vehicle: no rule yet refuses a 継続検査用 certificate for a vehicle
+                // without 車検.
+                return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: ok))]
             case .vehicleUnpaid:
                 return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: .refused(.unpaidTax)))]
             case .vehicleProvisional:
@@ -307,6 +314,8 @@ private struct SampleRun {
     let years: [Int]
     let today: SampleDate
     let todayDay: Int
+    /// A 特別区 (no 固定資産税 of its own).
+    let ward: Bool
 
     init(generator: SampleBatchGenerator, directory: String) {
         g = generator
@@ -317,6 +326,7 @@ private struct SampleRun {
         years = Array((latest - max(2, generator.fiscalYears) + 1)...latest)
         today = SampleDate(y: generator.today.year, m: generator.today.month, d: generator.today.day)
         todayDay = generator.today.dayNumber
+        ward = SpecialWard.contains(generator.municipalityCode)
     }
 
     func date(_ dayNumber: Int) -> SampleDate {
@@ -337,7 +347,8 @@ private struct SampleRun {
         let assessments = try SampleCSVWriter(directory: directory, name: "assessments.csv", header: [
             "fiscal_year", "addressee_id", "status", "salary_income", "salary_net", "pension_income", "pension_net",
             "business_net", "other_net", "total_income", "deductions_total", "dependents", "taxable_base",
-            "city_income_levy", "city_per_capita", "pref_income_levy", "pref_per_capita"])
+            "city_income_levy", "city_per_capita", "pref_income_levy", "pref_per_capita"]
+            + LinkageFileSpec.format2AssessmentColumns.map(\.name))
         let levies = try SampleCSVWriter(directory: directory, name: "levies.csv", header: [
             "fiscal_year", "addressee_id", "tax_item", "notice_no", "installment", "assessed", "paid", "due_date",
             "paid_date", "payment_status"])
@@ -363,7 +374,7 @@ private struct SampleRun {
             case .born20190501: birth = SampleDate(y: 2019, m: 5, d: 1)
             // Adults of working age: taxed on a salary, as their intent says.
             case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional,
-                 .endedSupportMeasure:
+                 .endedSupportMeasure, .motorcycle:
                 birth = date(todayDay - rng.int(30 * 365...60 * 365))
             case .nonTaxed: birth = date(todayDay - rng.int(70 * 365...85 * 365))
             default: birth = date(todayDay - rng.int(0...95 * 365))
@@ -434,11 +445,21 @@ private struct SampleRun {
             let adult = ageDays >= 16 * 365
             let kind = rng.int(0...99)
             let baseSalary = persona == nil ? rng.int(180...900) * 10_000 : 4_800_000
-            let dependents = persona == nil && rng.chance(30) ? rng.int(1...3) : 0
-            let hasFixedAsset = persona == .manyInstallments || persona == .ordinary || (persona == nil && rng.chance(10))
+            let family = persona == .ordinary ? SampleFamily(spouse: 1, general: 0, specified: 1, elderly: 0, minor: 1)
+                : persona == nil && rng.chance(30) ? SampleFamily.random(&rng) : SampleFamily()
+            let lifeInsurance = persona == .ordinary ? 28_000 : persona == nil && rng.chance(40) ? rng.int(5...28) * 1_000 : 0
+            let earthquakeInsurance = persona == .ordinary ? 25_000 : persona == nil && rng.chance(20) ? rng.int(1...25) * 1_000 : 0
+            let medical = persona == nil && rng.chance(5) ? rng.int(10...200) * 1_000 : 0
+            let housingLoan = persona == nil && rng.chance(5) ? rng.int(20...97) * 1_000 : 0
+            let publicAssistance = persona == nil && rng.chance(3)
+            // A 特別区 levies no 固定資産税・都市計画税: Tokyo does (a 都税), so it is not on the ward's 納税証明書.
+            let hasFixedAsset = !ward && (persona == .manyInstallments || persona == .ordinary || (persona == nil && rng.chance(10)))
             let hasVehicle = persona == .ordinary || persona == .vehicleUnpaid || persona == .vehicleProvisional
-                || persona == .manyInstallments || (persona == nil && adult && rng.chance(15))
-            let vehicleClass = rng.pick(SampleData.vehicleClasses)
+                || persona == .manyInstallments || persona == .motorcycle || (persona == nil && adult && rng.chance(15))
+            let randomClass = rng.pick(SampleData.vehicleClasses)
+            // The demo vehicles whose 継続検査用 certificate is asked for have 車検 (軽四輪), except the 二輪 of the
+            // motorcycle case, which has none.
+            let vehicleClass = persona == .motorcycle ? SampleData.motorcycleClass : persona != nil ? SampleData.lightCarClass : randomClass
             let plate = "\(place.plateRegion) \(rng.int(480...589)) \(rng.pick(SampleData.kanaForPlates)) \(rng.int(1...99))-\(rng.int(10...99))"
             let chassis = "HA\(rng.int(10...99))S-\(rng.int(100_000...999_999))"
             if let persona, persona.isListed {
@@ -454,12 +475,13 @@ private struct SampleRun {
                 // Assessed where the person lived on 1 January of the year (賦課期日) and was born by then.
                 let jan1 = LocalDate(year: year, month: 1, day: 1)!.dayNumber
                 guard dayNumber(birth) < jan1 else { continue }
-                let isAdult = jan1 - dayNumber(birth) >= 16 * 365
+                let ageOnJan1 = jan1 - dayNumber(birth)
+                let isAdult = ageOnJan1 >= 16 * 365
                 var salary = 0, salaryNet = 0, pension = 0, pensionNet = 0, business = 0
                 // The era-boundary children stay without income once 16 too, so their stated answers hold in any year.
                 if persona == .nonTaxed || persona == .born20190430 || persona == .born20190501 || !isAdult {
                     pension = persona == .nonTaxed ? 600_000 : 0
-                } else if jan1 - dayNumber(birth) >= 65 * 365 {
+                } else if ageOnJan1 >= 65 * 365 {
                     pension = rng.int(60...300) * 10_000
                     pensionNet = max(0, pension - 1_100_000)
                 } else if kind < 70 || persona != nil {
@@ -470,23 +492,79 @@ private struct SampleRun {
                 }
                 let other = kind % 10 == 0 && isAdult ? rng.int(1...30) * 10_000 : 0
                 let total = salaryNet + pensionNet + business + other
-                let deductions = 430_000 + salary * 15 / 100 + dependents * 330_000
-                let taxed = total > 450_000 + dependents * 350_000 && persona != .nonTaxed
-                let base = taxed ? max(0, total - deductions) / 1000 * 1000 : 0
-                let cityIncome = taxed ? base * 6 / 100 / 100 * 100 : 0
-                let prefIncome = taxed ? base * 4 / 100 / 100 * 100 : 0
+                // 所得控除 as the residents' tax counts them: 基礎控除 430,000; 社会保険料 about 15 % of a salary (健康保険,
+                // 厚生年金, 雇用保険), 国民健康保険・国民年金 for the self-employed, 介護保険 from a pension.
+                let deductions = IncomeDeductions(
+                    medical: medical,
+                    socialInsurance: salary * 15 / 100 + business * 12 / 100 + pension * 8 / 100,
+                    lifeInsurance: total > 0 ? lifeInsurance : 0,
+                    earthquakeInsurance: total > 0 ? earthquakeInsurance : 0,
+                    spouse: family.spouse * 330_000,
+                    dependents: family.general * 330_000 + family.specified * 450_000 + family.elderly * 380_000,
+                    basic: 430_000)
+                let dependents = family.count
+                // 非課税 (均等割): 合計所得 at most 35万 × (1 + 扶養) + 10万 (+ 21万 with dependants), 新宿区's 1級地 rule;
+                // 生活保護 and minors (under 18 on 1 January) with at most 135万 are 非課税 whatever the threshold.
+                let minor = ageOnJan1 < 18 * 365
+                let threshold = 450_000 + dependents * 350_000 + (dependents > 0 ? 210_000 : 0)
+                let reason: NonTaxationDetail.Reason?
+                if persona == .nonTaxed {
+                    reason = .incomeBelowPerCapitaThreshold
+                } else if persona == nil && publicAssistance && total <= 2_000_000 {
+                    reason = .publicAssistance
+                } else if minor && total <= 1_350_000 {
+                    reason = .disabledMinorWidowSingleParent
+                } else if total <= threshold {
+                    reason = .incomeBelowPerCapitaThreshold
+                } else {
+                    reason = nil
+                }
+                let taxed = reason == nil
+                let base = taxed ? max(0, total - deductions.total) / 1000 * 1000 : 0
+                // 所得割 6 % (特別区民税・市町村民税) and 4 % (都民税・道府県民税), less the 調整控除 (2,500 at most: 1,500 and
+                // 1,000) and a 住宅借入金等特別税額控除 where there is one, then rounded down to 100 yen.
+                var cityIncome = base * 6 / 100
+                var prefIncome = base * 4 / 100
+                var credits = TaxCredits()
+                if taxed {
+                    let adjustmentCity = min(1_500, cityIncome)
+                    let adjustmentPref = min(1_000, prefIncome)
+                    credits.adjustment = adjustmentCity + adjustmentPref
+                    cityIncome -= adjustmentCity
+                    prefIncome -= adjustmentPref
+                    let housingCity = min(cityIncome, housingLoan * 3 / 5)
+                    let housingPref = min(prefIncome, housingLoan - housingLoan * 3 / 5)
+                    credits.housingLoan = housingCity + housingPref
+                    cityIncome -= housingCity
+                    prefIncome -= housingPref
+                }
+                cityIncome = cityIncome / 100 * 100
+                prefIncome = prefIncome / 100 * 100
                 let cityPer = taxed ? 3_000 : 0
                 let prefPer = taxed ? 1_000 : 0
+                let forest = cityPer + prefPer > 0 && year >= 2024 ? 1_000 : 0
                 if isAdult || persona != nil {
                     assessments.int(year)
                     assessments.text(idText)
                     assessments.text(taxed ? "taxed" : "non_taxed")
-                    for v in [salary, salaryNet, pension, pensionNet, business, other, total, deductions] { assessments.int(v) }
+                    for v in [salary, salaryNet, pension, pensionNet, business, other, total, deductions.total] { assessments.int(v) }
                     assessments.int(dependents)
                     for v in [base, cityIncome, cityPer, prefIncome, prefPer] { assessments.int(v) }
+                    let d = deductions
+                    for v in [d.casualtyLoss, d.medical, d.socialInsurance, d.smallBusinessMutualAid, d.lifeInsurance,
+                              d.earthquakeInsurance, d.widowOrSingleParent, d.workingStudent, d.disability, d.spouse,
+                              d.spouseSpecial, d.dependents, d.basic] { assessments.int(v) }
+                    for v in [family.spouse, family.general, family.specified, family.elderly, family.minor] { assessments.int(v) }
+                    for v in [credits.adjustment, credits.dividend, credits.housingLoan, credits.donation, credits.foreignTax,
+                              credits.dividendAndStockTransfer] { assessments.int(v) }
+                    assessments.int(forest)
+                    // Below every threshold both parts are 非課税.
+                    assessments.int(taxed ? 0 : 1)
+                    assessments.int(taxed ? 0 : 1)
+                    if let reason { assessments.text(reason.rawValue) } else { assessments.empty() }
                     try assessments.endRow()
                 }
-                let annual = cityIncome + cityPer + prefIncome + prefPer
+                let annual = cityIncome + cityPer + prefIncome + prefPer + forest
                 let latest = year == years.last!
                 // levies.csv rows for this person and year, in key order (tax_item, notice_no, installment).
                 func levy(_ item: String, installments: [(Int, SampleDate)], amount: Int) throws {
@@ -495,8 +573,10 @@ private struct SampleRun {
                     let n = installments.count
                     let each = amount / n / 100 * 100
                     for (k, (number, due)) in installments.enumerated() {
+                        // The first installment takes the odd amount, as notices do.
                         let assessed = k == 0 ? amount - each * (n - 1) : each
                         let dueDay = dayNumber(due)
+                        // Paid when due, and not before it falls due: a later installment is simply not due yet.
                         var paid = dueDay <= todayDay ? assessed : 0
                         var paidDay: Int? = paid > 0 ? dueDay - rng.int(0...20) : nil
                         var provisional = false
@@ -519,28 +599,23 @@ private struct SampleRun {
                         try levies.endRow()
                     }
                 }
-                let ordinaryDue = [(1, SampleDate(y: year, m: 6, d: 30)), (2, SampleDate(y: year, m: 8, d: 31)),
-                                   (3, SampleDate(y: year, m: 10, d: 31)), (4, SampleDate(y: year + 1, m: 1, d: 31))]
+                let ordinaryDue = SampleSchedule.ordinary(year)
+                let specialDue = SampleSchedule.special(year)
+                let fixedAssetDue = [(1, SampleDate(y: year, m: 4, d: 30)), (2, SampleDate(y: year, m: 7, d: 31)),
+                                     (3, SampleDate(y: year, m: 12, d: 25)), (4, SampleDate(y: year + 1, m: 2, d: 28))]
+                let fixedAssetAmount = 40_000 + (id % 50) * 3_000
                 if persona == .manyInstallments && latest {
-                    for item in ["01", "02", "03", "04", "05"] {
-                        let months = (0..<12).map { k -> (Int, SampleDate) in
-                            let m = (3 + k) % 12 + 1
-                            let y = m >= 4 ? year : year + 1
-                            return (k + 1, SampleDate(y: y, m: m, d: LocalDate.daysIn(month: m, year: y)))
-                        }
-                        try levy(item, installments: months, amount: 12_000 * (Int(item)! + 1) + 1_200)
-                    }
+                    // Residents' tax on the salary by 特別徴収 and on a side income by 普通徴収, and every other item.
+                    try levy("01", installments: ordinaryDue, amount: 18_400)
+                    try levy("02", installments: specialDue, amount: max(annual, 12_000))
+                    if hasFixedAsset { try levy("03", installments: fixedAssetDue, amount: fixedAssetAmount) }
+                    try levy("04", installments: [(0, SampleDate(y: year, m: 5, d: 31))], amount: vehicleClass.1)
+                    try levy("05", installments: SampleSchedule.healthInsurance(year), amount: 162_300)
                 } else {
                     let special = salary > 0 && persona != .unpaidPastDue && persona != .provisionalPayment && kind % 3 != 0
                     if annual > 0 && !special { try levy("01", installments: ordinaryDue, amount: annual) }
-                    if annual > 0 && special {
-                        try levy("02", installments: [(0, SampleDate(y: year, m: 6, d: 10))], amount: annual)
-                    }
-                    if hasFixedAsset {
-                        try levy("03", installments: [(1, SampleDate(y: year, m: 4, d: 30)), (2, SampleDate(y: year, m: 7, d: 31)),
-                                                      (3, SampleDate(y: year, m: 12, d: 25)), (4, SampleDate(y: year + 1, m: 2, d: 28))],
-                                 amount: 40_000 + (id % 50) * 3_000)
-                    }
+                    if annual > 0 && special { try levy("02", installments: specialDue, amount: annual) }
+                    if hasFixedAsset { try levy("03", installments: fixedAssetDue, amount: fixedAssetAmount) }
                     if business > 0 && kind % 2 == 0 {
                         try levy("05", installments: (0..<8).map { k in
                             let m = (6 + k) % 12 + 1
@@ -557,7 +632,9 @@ private struct SampleRun {
                     var provisional = false
                     if latest && persona == .vehicleUnpaid { paid = 0; paidDay = nil }
                     if latest && persona == .vehicleProvisional { paid = assessed; paidDay = todayDay - 1; provisional = true }
-                    if latest && (persona == .ordinary || persona == .manyInstallments) && paid == 0 {
+                    // Paid before its due date where the demo needs the 継続検査用 certificate early in the year
+                    // (April and May): people pay the vehicle tax early to take it to the inspection.
+                    if latest && (persona == .ordinary || persona == .manyInstallments || persona == .motorcycle) && paid == 0 {
                         paid = assessed; paidDay = todayDay - 3
                     }
                     vehicles.text("V\(idText)")
@@ -590,6 +667,7 @@ private struct SampleRun {
               "municipality_code": "\(g.municipalityCode)",
               "extracted_at": "\(String(format: "%04d-%02d-%02d", today.y, today.m, today.d))T02:00:00+09:00",
               "encoding": "UTF-8",
+              "format_version": 2,
               "files": {
 
             """

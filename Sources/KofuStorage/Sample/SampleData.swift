@@ -1,3 +1,5 @@
+import KofuDomain
+
 /// Word lists for sample batches: common Japanese surnames and given names with their readings, and
 /// places. Fictional combinations only; no real person's data.
 enum SampleData {
@@ -67,6 +69,10 @@ enum SampleData {
         ("軽四輪乗用(自家用)", 10_800), ("軽四輪貨物(自家用)", 5_000), ("原付(50cc以下)", 2_000),
         ("二輪(250cc超)", 6_000), ("二輪(125cc超250cc以下)", 3_600),
     ]
+    /// A 軽四輪 has 車検 (continuous inspection), for which the 継続検査用 certificate is asked.
+    static let lightCarClass = vehicleClasses[0]
+    /// A 125–250cc 二輪 has no 車検.
+    static let motorcycleClass = vehicleClasses[4]
     static let kanaForPlates = ["あ", "い", "う", "え", "か", "き", "く", "さ", "す", "せ", "た", "ち", "つ", "な", "に", "ぬ", "は", "ひ", "ふ", "ま", "み", "む", "や", "ゆ", "ら", "り", "る", "ろ", "わ"]
 
     private static func pairs(_ text: String) -> [(String, String)] {
@@ -100,4 +106,72 @@ struct SampleRandom {
     mutating func chance(_ percent: Int) -> Bool { next() % 1000 < UInt64(percent * 10) }
 
     mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+}
+
+/// 特別区: the 23 wards of Tokyo, municipality codes 13101–13123 (without the check digit). Tokyo levies the
+/// 固定資産税・都市計画税 there (a 都税), so a ward's own data has none.
+enum SpecialWard {
+    static func contains(_ municipalityCode: String) -> Bool {
+        guard let five = Int(municipalityCode.prefix(5)) else { return false }
+        return (13101...13123).contains(five)
+    }
+}
+
+/// Who a taxpayer's 扶養 deductions count (the dep_ columns of linkage format 2).
+struct SampleFamily {
+    /// 控除対象配偶者 (0 or 1)
+    var spouse = 0
+    var general = 0
+    /// 特定扶養親族 (19–22)
+    var specified = 0
+    /// 老人扶養親族 (70+)
+    var elderly = 0
+    /// 年少扶養親族 (under 16)
+    var minor = 0
+
+    /// 扶養人数 as assessments.csv states it: everyone above, the spouse included.
+    var count: Int { spouse + general + specified + elderly + minor }
+
+    /// One to three people: often a spouse, then children and parents.
+    static func random(_ rng: inout SampleRandom) -> SampleFamily {
+        var f = SampleFamily()
+        let n = rng.int(1...3)
+        if rng.chance(60) { f.spouse = 1 }
+        for _ in f.spouse..<n {
+            switch rng.int(0...9) {
+            case 0...4: f.minor += 1
+            case 5...6: f.specified += 1
+            case 7...8: f.general += 1
+            default: f.elderly += 1
+            }
+        }
+        return f
+    }
+}
+
+/// 納期 of the residents' tax and 国民健康保険 as municipalities set them.
+enum SampleSchedule {
+    /// 普通徴収: four installments, due at the end of June, August, October and January.
+    static func ordinary(_ year: Int) -> [(Int, SampleDate)] {
+        [(1, SampleDate(y: year, m: 6, d: 30)), (2, SampleDate(y: year, m: 8, d: 31)),
+         (3, SampleDate(y: year, m: 10, d: 31)), (4, SampleDate(y: year + 1, m: 1, d: 31))]
+    }
+
+    /// 特別徴収: deducted from the salaries of June to May, each paid in by the employer on the 10th of the next
+    /// month (July N to June N+1).
+    static func special(_ year: Int) -> [(Int, SampleDate)] {
+        (1...12).map { k in
+            let month = (6 + k - 1) % 12 + 1
+            return (k, SampleDate(y: month >= 7 ? year : year + 1, m: month, d: 10))
+        }
+    }
+
+    /// 国民健康保険: ten installments, due at the end of each month from June to March.
+    static func healthInsurance(_ year: Int) -> [(Int, SampleDate)] {
+        (1...10).map { k in
+            let month = (5 + k - 1) % 12 + 1
+            let y = month >= 4 ? year : year + 1
+            return (k, SampleDate(y: y, m: month, d: LocalDate.daysIn(month: month, year: y)))
+        }
+    }
 }
