@@ -92,6 +92,10 @@ extension KofuConfiguration {
         for kind in CertificateKind.allCases {
             counterFees[kind] = kind == .vehicleInspection ? 0 : try v.int("counter.fee_\(kind.rawValue)", default: 300, range: 0...100_000)
         }
+        let noLeviesText = v.string("issuance.no_levies", default: NoLeviesPolicy.issue.rawValue)
+        guard let noLevies = NoLeviesPolicy(rawValue: noLeviesText.trimmingCharacters(in: .whitespaces).lowercased()) else {
+            throw v.error("issuance.no_levies", "expected issue or refuse, got '\(noLeviesText)'")
+        }
         let cores = max(1, System.cores)
         var settings = IssuanceSettings(
             opensAtMinute: open, closesAtMinute: close, closedDays: closed, fees: fees,
@@ -104,7 +108,8 @@ extension KofuConfiguration {
             policy: IssuancePolicy(
                 refuseUnpaidPastDue: try v.bool("issuance.refuse_unpaid_past_due", default: true),
                 refuseProvisionalPayment: try v.bool("issuance.refuse_provisional_payment", default: true),
-                maxDataAgeHours: try v.int("issuance.max_data_age_hours", default: 48, range: 1...8760)),
+                maxDataAgeHours: try v.int("issuance.max_data_age_hours", default: 48, range: 1...8760),
+                noLevies: noLevies),
             nodeID: v.string("node.id", default: System.hostName))
         settings.counterFees = counterFees
         settings.counterApprovalMinutes = try v.int("counter.approval_minutes", default: 30, range: 1...1440)

@@ -6,7 +6,7 @@ public enum CertificateKind: String, Sendable, Codable, CaseIterable {
     case incomeTaxation = "income_taxation"
     /// 非課税証明書
     case nonTaxation = "non_taxation"
-    /// 軽自動車税(種別割)納税証明書(継続検査用)
+    /// 軽自動車税（種別割）納税証明書（継続検査用）
     case vehicleInspection = "vehicle_inspection"
 
     /// The printed title.
@@ -15,7 +15,7 @@ public enum CertificateKind: String, Sendable, Codable, CaseIterable {
         case .taxPayment: "納税証明書"
         case .incomeTaxation: "所得・課税証明書"
         case .nonTaxation: "非課税証明書"
-        case .vehicleInspection: "軽自動車税(種別割)納税証明書(継続検査用)"
+        case .vehicleInspection: "軽自動車税（種別割）納税証明書（継続検査用）"
         }
     }
 }
@@ -62,6 +62,17 @@ public struct TaxPaymentItem: Hashable, Sendable, Codable {
     public var assessed: Int { installments.reduce(0) { $0 + $1.assessed } }
     public var paid: Int { installments.reduce(0) { $0 + $1.paid } }
     public var unpaid: Int { installments.reduce(0) { $0 + $1.unpaid } }
+    /// 未納額 as a certificate prints it: what is still unpaid of the installments past their due date on `day`.
+    public func overdue(asOf day: LocalDate) -> Int { installments.reduce(0) { $0 + $1.overdue(asOf: day) } }
+    /// 納期未到来額: what is still unpaid of the installments whose due date has not passed on `day`.
+    public func notYetDue(asOf day: LocalDate) -> Int { installments.reduce(0) { $0 + $1.notYetDue(asOf: day) } }
+}
+
+extension Levy {
+    /// The unpaid amount when the due date has passed on `day` (the due date itself is still in time), else 0.
+    public func overdue(asOf day: LocalDate) -> Int { dueDate < day ? unpaid : 0 }
+    /// The unpaid amount when the due date has not passed on `day`, else 0.
+    public func notYetDue(asOf day: LocalDate) -> Int { dueDate < day ? 0 : unpaid }
 }
 
 /// What a certificate says, kind by kind.
@@ -109,6 +120,11 @@ public struct Certificate: Hashable, Sendable, Codable {
     }
 
     public var kind: CertificateKind { body.kind }
+
+    /// The day the certificate's statements hold on: the data's as-of date, or the issue date when unknown.
+    /// 未納 and 納期未到来 are told apart on this day, not on the issue date: the data cannot know a payment
+    /// made after it was extracted.
+    public var asOfDate: LocalDate { dataAsOf ?? issueDate }
 }
 
 /// Where a certificate was handed over.

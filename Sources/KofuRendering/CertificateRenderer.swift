@@ -25,20 +25,24 @@ public final class CertificateRenderer: Sendable {
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
-    public init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
+    ///
+    /// The municipality's wording is read from `wordingPath`, by default `wording.yaml` in the templates directory.
+    public init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil) throws {
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
         let coverage = glyphs.coverage
         self.coverage = coverage
         fonts = try FontPool(path: fontPath)
         seal = try SealImage(path: sealImagePath)
+        let wording = try Wording.load(path: wordingPath ?? (templatesDirectory as NSString).appendingPathComponent(Wording.fileName),
+                                       isPrintable: { coverage.contains($0.value) })
         func load(_ kind: CertificateKind) throws -> Template {
             let name = TemplateLoader.fileName(for: kind)
             let path = (templatesDirectory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
                 throw TemplateError.missingTemplate(file: path)
             }
-            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) })
+            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) }, wording: wording)
             return try loader.load(yaml: yaml)
         }
         templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
@@ -61,7 +65,8 @@ public final class CertificateRenderer: Sendable {
             defer { cairo_surface_destroy(sealSurface) }
             var pages = 0
             for document in documents {
-                let page = CertificatePage(template: templates[document.certificate.kind], certificate: document.certificate, qrText: document.qrText,
+                let page = CertificatePage(template: templates[document.certificate.kind].specialized(for: document.certificate),
+                                           certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
                                            seal: (sealSurface, seal.width, seal.ink))
                 pages += try page.draw()

@@ -45,6 +45,8 @@ struct TextElement: Sendable {
     var lineHeight: Double
     var pages: PageSelection
     var letterSpacing: Double
+    /// Printed only when this holds for the certificate (`when:`; see Wording.swift).
+    var when: Condition? = nil
 }
 
 /// A label/value grid with ruled cells (宛名 block, income figures, vehicle details).
@@ -59,6 +61,8 @@ struct GridElement: Sendable {
     var rows: [Row]
     var pages: PageSelection
     var valueAlign: Alignment
+    /// Printed only when this holds for the certificate (`when:`; see Wording.swift).
+    var when: Condition? = nil
 }
 
 /// The paginated table of a 納税証明書.

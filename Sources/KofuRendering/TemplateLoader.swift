@@ -9,6 +9,8 @@ struct TemplateLoader {
     let file: String
     let kind: CertificateKind
     let isPrintable: @Sendable (Unicode.Scalar) -> Bool
+    /// The municipality's words for `{wording.…}` and the tax item names (Wording.swift).
+    var wording: Wording = .none
 
     static func fileName(for kind: CertificateKind) -> String { kind.rawValue + ".yaml" }
 
@@ -49,7 +51,7 @@ struct TemplateLoader {
     // MARK: Elements
 
     private func textElement(_ node: Node) throws -> TextElement {
-        let m = try map(node, keys: ["text", "x", "y", "size", "align", "width", "line_height", "pages", "letter_spacing"])
+        let m = try map(node, keys: ["text", "x", "y", "size", "align", "width", "line_height", "pages", "letter_spacing", "when"])
         let size = try number(m.required("size"), "size", in: 3...48)
         let el = TextElement(
             text: try text(m.required("text"), allowRow: false),
@@ -60,7 +62,8 @@ struct TemplateLoader {
             width: try m["width"].map { try length($0, "width") },
             lineHeight: try m["line_height"].map { try number($0, "line_height", in: 1...3) } ?? 1.6,
             pages: try pages(m["pages"], default: .all),
-            letterSpacing: try m["letter_spacing"].map { try number($0, "letter_spacing", in: 0...20) } ?? 0)
+            letterSpacing: try m["letter_spacing"].map { try number($0, "letter_spacing", in: 0...20) } ?? 0,
+            when: try m["when"].map(condition))
         if let w = el.width {
             let left = el.align == .left ? el.x : el.align == .center ? el.x - w / 2 : el.x - w
             try requireOnPage(node, x: left, y: el.y, width: w, height: 0)
@@ -69,7 +72,7 @@ struct TemplateLoader {
     }
 
     private func gridElement(_ node: Node) throws -> GridElement {
-        let m = try map(node, keys: ["x", "y", "width", "label_width", "row_height", "size", "rows", "pages", "value_align"])
+        let m = try map(node, keys: ["x", "y", "width", "label_width", "row_height", "size", "rows", "pages", "value_align", "when"])
         var rows: [GridElement.Row] = []
         for r in try sequence(m.required("rows")) {
             let rm = try map(r, keys: ["label", "value"])
@@ -85,7 +88,8 @@ struct TemplateLoader {
             size: try number(m.required("size"), "size", in: 3...48),
             rows: rows,
             pages: try pages(m["pages"], default: .first),
-            valueAlign: try m["value_align"].map { try choice($0, "value_align", Alignment.init(rawValue:)) } ?? .left)
+            valueAlign: try m["value_align"].map { try choice($0, "value_align", Alignment.init(rawValue:)) } ?? .left,
+            when: try m["when"].map(condition))
         guard g.labelWidth < g.width else {
             throw TemplateError.badGeometry(file: file, line: line(node), column: column(node),
                                             problem: "label_width \(g.labelWidth) is not less than width \(g.width)")
@@ -180,7 +184,8 @@ struct TemplateLoader {
                     throw invalid(node, "text", "balanced: '{' without '}'")
                 }
                 let name = String(s[next..<close])
-                guard let field = FieldCatalogue.lookup(name, kind: kind) else {
+                if let words = try wordingText(name, at: node) { literal += words; i = s.index(after: close); continue }
+                guard let field = FieldCatalogue.lookup(name, kind: kind, wording: wording) else {
                     throw TemplateError.unknownField(file: file, line: line(node), column: column(node), field: name)
                 }
                 if case .row = field, !allowRow {

@@ -57,7 +57,7 @@ import Testing
         (context(restrictions: [Restriction(addresseeID: id, kind: .issuanceStop, validFrom: LocalDate(iso: "2026-11-01")!, validTo: LocalDate(iso: "2026-12-31")!)]), Refusal(.counterOnly, "issuance_stop")),
         (context(person: person(name: "𠮷田 花子")), Refusal(.counterOnly, "unprintable_character_in_name")),
         (context(year: 2022), Refusal(.outOfRetention, "fiscal_year_not_held")),
-        (context(levies: []), Refusal(.notAssessed, "no_levies")),
+        (context(levies: [], policy: IssuancePolicy(noLevies: .refuse)), Refusal(.notAssessed, "no_levies")),
         (context(taxItems: [.fixedAsset]), Refusal(.notAssessed, "no_levies")),
         (context(levies: [levy(), levy(.lightVehicle)], taxItems: [.lightVehicle, .fixedAsset]), Refusal(.notAssessed, "tax_item_without_levy")),
         (context(levies: [levy(paid: 5000, due: "2026-10-31")]), Refusal(.unpaidTax, "unpaid_past_due")),

@@ -13,21 +13,24 @@ struct CertificatePDFTests {
     /// What must be findable in the text of each sample certificate.
     static func expectedText(_ c: Certificate) -> [String] {
         var texts = ["山田　花子", "東京都新宿区新宿六丁目14番1号", "平成元年1月8日", "令和8年11月22日", c.number.value,
-                     "上記のとおり相違ないことを証明します。", "新宿区長", "吉住 健一", c.kind.title.replacingOccurrences(of: "(継続検査用)", with: "")]
+                     "新宿区長", "吉住　健一", c.kind.title.replacingOccurrences(of: "（継続検査用）", with: "")]
+        if c.kind != .nonTaxation { texts.append("上記のとおり相違ないことを証明します。") }
+        // Templates/wording.yaml (新宿区) names the items; amounts stand under 「（単位：円）」 without 円.
+        let names: [TaxItem: String] = [.residentTaxOrdinary: "特別区民税・都民税（普通徴収）", .nationalHealthInsurance: "国民健康保険料"]
         switch c.body {
         case .taxPayment(let items):
             texts.append("令和8年度")
             for item in items {
-                texts.append(item.taxItem.japaneseName)
-                for levy in item.installments { texts += [YenFormat.yen(levy.assessed), levy.dueDate.japaneseEraFormatted] }
-                texts.append(YenFormat.yen(item.assessed))
+                texts.append(names[item.taxItem] ?? item.taxItem.japaneseName)
+                for levy in item.installments { texts += [YenFormat.grouped(levy.assessed), levy.dueDate.japaneseEraFormatted] }
+                texts.append(YenFormat.grouped(item.assessed))
             }
-            texts += ["299,900円", "227,900円", "72,000円", "合計"]
+            texts += ["276,900", "168,900", "合計"]
         case .incomeTaxation(let a):
-            texts += ["令和8年度", "令和7年分所得", "4,850,000円", "3,405,000円", "120,000円", "35,000円", "3,560,000円", "1,285,000円",
-                      "2,275,000円", "136,500円", "3,500円", "91,000円", "1,500円", YenFormat.yen(a.totalTax), "1人", "課税"]
+            texts += ["令和8年度", "令和7年分所得", "4,850,000", "3,405,000", "120,000", "35,000", "3,560,000", "1,285,000",
+                      "2,275,000", "135,000", "3,000", "90,000", "1,000", YenFormat.grouped(a.totalTax), "1人", "課税"]
         case .nonTaxation:
-            texts += ["令和8年度", "非課税であることを証明します", "930,000円", "380,000円", "600,000円", "非課税"]
+            texts += ["令和8年度", "非課税であることを証明します", "930,000", "380,000", "600,000", "非課税"]
         case .vehicleInspection:
             texts += ["令和8年度", "軽四輪乗用(自家用)", "練馬 580 あ 12-34", "JF3-1234567", "10,800円", "令和8年5月10日",
                       "有効期限", "令和9年5月31日", "無料"]
@@ -83,8 +86,10 @@ struct CertificatePDFTests {
         }
         let all = try PDFTools.text(doc.pdf)
         // Every installment's amount appears: 60 rows plus 5 subtotals, none dropped at a page break.
-        for n in 1...12 { #expect(all.contains(YenFormat.yen(10_000 + n * 100))) }
-        for item in TaxItem.allCases { #expect(all.contains(item.japaneseName)) }
+        for n in 1...12 { #expect(all.contains(YenFormat.grouped(10_000 + n * 100))) }
+        for name in ["特別区民税・都民税（普通徴収）", "特別区民税・都民税（特別徴収）", "固定資産税・都市計画税", "軽自動車税（種別割）", "国民健康保険料"] {
+            #expect(all.contains(name))
+        }
         #expect(all.components(separatedBy: "第12期").count - 1 == 5)
     }
 
@@ -156,6 +161,7 @@ struct CertificatePDFTests {
                     .joined(separator: "\n")
                 try dir.write("\(kind.rawValue).yaml", text: stripped)
             }
+            try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
             return try Samples.renderer(templates: dir.path)
         }
         let noMicrotext = try rendererWithout(["  microtext:"]).render([(try Samples.certificate(.taxPayment), "KOFU")])

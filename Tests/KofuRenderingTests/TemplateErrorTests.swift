@@ -20,6 +20,7 @@ struct TemplateErrorTests {
             try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml",
                                              toPath: dir.file("\(kind.rawValue).yaml"))
         }
+        try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
         let file = dir.file("non_taxation.yaml")
         try FileManager.default.removeItem(atPath: file)
         if let yaml { try dir.write("non_taxation.yaml", text: yaml) }

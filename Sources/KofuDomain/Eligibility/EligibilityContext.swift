@@ -6,12 +6,24 @@ public struct IssuancePolicy: Sendable, Hashable {
     public var refuseProvisionalPayment: Bool
     /// Refuse (as a closed service) when any needed data set is older than this many hours.
     public var maxDataAgeHours: Int
+    /// A 納税証明書 for a person with no levies at all in the year: a 「課税なし」 certificate, or NOT_ASSESSED.
+    public var noLevies: NoLeviesPolicy
 
-    public init(refuseUnpaidPastDue: Bool = true, refuseProvisionalPayment: Bool = true, maxDataAgeHours: Int = 48) {
+    public init(refuseUnpaidPastDue: Bool = true, refuseProvisionalPayment: Bool = true, maxDataAgeHours: Int = 48,
+                noLevies: NoLeviesPolicy = .issue) {
         self.refuseUnpaidPastDue = refuseUnpaidPastDue
         self.refuseProvisionalPayment = refuseProvisionalPayment
         self.maxDataAgeHours = maxDataAgeHours
+        self.noLevies = noLevies
     }
+}
+
+/// `issuance.no_levies`: what a 納税証明書 request gets when the person has no levies in the year.
+public enum NoLeviesPolicy: String, Sendable, Hashable, CaseIterable {
+    /// A certificate that says 「課税なし」 (the default: many municipalities issue one).
+    case issue
+    /// Refused with NOT_ASSESSED (`no_levies`).
+    case refuse
 }
 
 /// What a kiosk request asks for, after schema validation.

@@ -107,11 +107,14 @@ public struct NonTaxedRule: RefusalRule {
     }
 }
 
-/// 納税証明書 needs levies for the requested tax items in that year.
+/// 納税証明書 needs levies for the requested tax items in that year. A person with no levies at all that year
+/// gets a 「課税なし」 certificate when the policy says `issue`; one who has levies, but none of a requested
+/// item, is refused either way (a certificate cannot say 課税なし of one item while other items are taxed).
 public struct LeviesPresentRule: RefusalRule {
     public init() {}
     public func check(_ c: EligibilityContext) -> Refusal? {
         let selected = c.selectedLevies
+        if c.levies.isEmpty { return c.policy.noLevies == .issue ? nil : Refusal(.notAssessed, "no_levies") }
         if selected.isEmpty { return Refusal(.notAssessed, "no_levies") }
         let present = Set(selected.map(\.taxItem))
         if c.request.taxItems.contains(where: { !present.contains($0) }) { return Refusal(.notAssessed, "tax_item_without_levy") }
@@ -139,11 +142,13 @@ public struct ProvisionalPaymentRule: RefusalRule {
     }
 }
 
-/// 継続検査用: the named vehicle must be this person's in that year, its tax paid in full and confirmed.
+/// 継続検査用: the named vehicle must be this person's in that year, of a class that has 車検, its tax paid
+/// in full and confirmed.
 public struct VehiclePaidRule: RefusalRule {
     public init() {}
     public func check(_ c: EligibilityContext) -> Refusal? {
         guard let v = c.selectedVehicle else { return Refusal(.noVehicle, "no_such_vehicle") }
+        if !VehicleInspection.required(forClass: v.vehicleClass) { return Refusal(.noVehicle, "vehicle_without_inspection") }
         if !v.exempt && v.paid < v.assessed { return Refusal(.unpaidTax, "vehicle_tax_unpaid") }
         if c.policy.refuseProvisionalPayment && v.paymentStatus == .provisional && !v.exempt {
             return Refusal(.paymentUnconfirmed, "vehicle_provisional_payment")
