@@ -10,11 +10,12 @@ bash scripts/install-deps.sh
 promtool check rules deploy/prometheus/kofu-rules.yml
 promtool test rules deploy/prometheus/kofu-rules.test.yml
 # Playwright for Python and pytest; the browser is Debian's chromium (no `playwright install` download).
-if ! python3 -c 'import playwright.sync_api, pytest' 2>/dev/null; then
-  echo "installing: playwright pytest (pip)" >&2
+# `cryptography` is for the independent seal verifier (tools/kofu_verify.py, tests/seal).
+if ! python3 -c 'import playwright.sync_api, pytest, cryptography' 2>/dev/null; then
+  echo "installing: playwright pytest cryptography (pip)" >&2
   # Debian's own Python refuses pip installs into the system (PEP 668) unless told.
-  python3 -m pip install --quiet playwright pytest 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages playwright pytest
+  python3 -m pip install --quiet playwright pytest cryptography 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages playwright pytest cryptography
 fi
 pgdir=$(mktemp -d /tmp/kofu-test-pg.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -34,5 +35,5 @@ status=0
 stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" || status=$?
 # The browser tests start .build/debug/kofu (built above) on a free loopback port with their own data.
 stdbuf -oL -eL timeout --kill-after=30s "${KOFU_BROWSER_TEST_TIMEOUT:-15m}" \
-  python3 -m pytest tests/browser -q -p no:cacheprovider || status=$?
+  python3 -m pytest tests/browser tests/seal -q -p no:cacheprovider || status=$?
 exit $status

@@ -5,6 +5,7 @@ import KofuDomain
 import KofuCrypto
 import KofuRendering
 import KofuSeal
+import KofuServer
 
 /// `kofu bench render`: renders many certificates from the sample data and prints CPU ms per page
 /// (median, p95), bytes per page and pages per second. Registered under a `bench` command group.
@@ -60,7 +61,8 @@ struct BenchRenderCommand: AsyncParsableCommand {
             let text = RenderBenchmark.syntheticQRText(length: qrLength)
             qrText = { _ in text }
         } else {
-            qrText = { try signer.seal($0) }
+            let pagination = try SealPagination(templatesDirectory: settings.templatesDir)
+            qrText = { try signer.seal($0, pages: pagination.pages(of: $0), signedAt: Date()).text }
         }
         // One warm-up pass so font loading and cairo's caches are not counted.
         _ = try bench.run(count: min(count, 20), qrText: qrText)

@@ -13,7 +13,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage the QR seal keys (private key file and published keyring).",
-        subcommands: [Generate.self, Rotate.self, List.self, ExportPublic.self])
+        subcommands: [Generate.self, Rotate.self, Revoke.self, List.self, ExportPublic.self])
 
     struct Options: ParsableArguments {
         @Option(name: .long, help: "Configuration file (default: KOFU_CONFIG or config/kofu.yaml).")
@@ -29,11 +29,15 @@ struct KeysCommand: AsyncParsableCommand {
     enum Refusal: Error, AuditReasonCoded, CustomStringConvertible {
         case privateKeyExists(String)
         case noKeyring(String)
+        case revokingSigningKey(String)
+        case noSuchKey(String)
 
         var auditCode: String {
             switch self {
             case .privateKeyExists: "private_key_exists"
             case .noKeyring: "no_keyring"
+            case .revokingSigningKey: "revoking_signing_key"
+            case .noSuchKey: "no_such_key"
             }
         }
 
@@ -41,6 +45,9 @@ struct KeysCommand: AsyncParsableCommand {
             switch self {
             case .privateKeyExists(let path): "\(path) already exists; use `kofu keys rotate` to replace it"
             case .noKeyring(let path): "no keyring at \(path); use `kofu keys generate` first"
+            case .revokingSigningKey(let id):
+                "\(id) is the key in the private key file; run `kofu keys rotate` first so that the server signs with a new key"
+            case .noSuchKey(let id): "no key \(id) in the keyring"
             }
         }
     }
@@ -97,6 +104,43 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a key: seals it signed on or after --at fail verification (key_revoked).",
+            discussion: "Reasons: key_compromise, superseded, cessation_of_operation, unspecified. The key in the private key file cannot be revoked; rotate first.")
+        @OptionGroup var options: Options
+        @Argument(help: "The key id (16 hex digits, as `kofu keys list` shows it).")
+        var keyID: String
+        @Option(name: .long, help: "First day (YYYY-MM-DD, Japan) whose seals are no longer trusted.")
+        var at: String
+        @Option(name: .long, help: "Why: key_compromise, superseded, cessation_of_operation or unspecified.")
+        var reason: String
+
+        func validate() throws {
+            guard LocalDate(iso: at) != nil else { throw ValidationError("--at must be YYYY-MM-DD") }
+            guard SealKeyring.Revocation.reasons.contains(reason) else {
+                throw ValidationError("--reason must be one of \(SealKeyring.Revocation.reasons.joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            let (config, settings) = try options.load()
+            let id = keyID.lowercased()
+            let from = LocalDate(iso: at)!
+            let attempt = CLIAuditRecord(object: .other("seal_key", id), reason: "revoke from=\(from.iso) reason=\(reason)")
+            try await CLIAuditLog.audited(.keyOperation, configuration: config, attempt: attempt) { _ in
+                guard FileManager.default.fileExists(atPath: settings.keyringFile) else { throw Refusal.noKeyring(settings.keyringFile) }
+                var ring = try SealKeyring.load(file: settings.keyringFile)
+                guard KeysCommand.currentKeyID(settings) != id else { throw Refusal.revokingSigningKey(id) }
+                do { try ring.revoke(keyIDHex: id, from: from, reason: reason) } catch { throw Refusal.noSuchKey(id) }
+                try ring.save(file: settings.keyringFile)
+                return ((), attempt)
+            }
+            print("revoked key \(id): seals it signed on or after \(from.iso) fail (\(reason))")
+            print("the running server takes the new keyring within seconds (or at once on SIGHUP)")
+        }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the published keys and their dates.")
         @OptionGroup var options: Options
@@ -105,12 +149,14 @@ struct KeysCommand: AsyncParsableCommand {
             let (_, settings) = try options.load()
             let ring = try SealKeyring.load(file: settings.keyringFile)
             let signing = try? SealSigner(privateKeyPEMFile: settings.privateKeyFile)
-            print("key_id            municipality  not_before  signing_until  not_after")
+            print("key_id            municipality  not_before  signing_until  not_after   revoked_from")
             for e in ring.entries {
                 let until = e.signingUntil?.iso ?? "(active)  "
+                let revoked = e.revocation.map { "\($0.from.iso) (\($0.reason))" } ?? "-         "
                 let mark = signing?.keyID == e.keyID ? "  <- private key file" : ""
-                print("\(e.keyIDHex)  \(e.municipalityCode)        \(e.notBefore.iso)  \(until)     \(e.notAfter.iso)\(mark)")
+                print("\(e.keyIDHex)  \(e.municipalityCode)        \(e.notBefore.iso)  \(until)     \(e.notAfter.iso)  \(revoked)\(mark)")
             }
+            for i in ring.ignored { print("ignored: \(i)") }
         }
     }
 

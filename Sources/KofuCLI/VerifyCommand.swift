@@ -8,8 +8,9 @@ import KofuSeal
 /// `kofu verify <seal text>`: checks a seal offline and prints what it carries.
 ///
 /// Exit codes (also in docs/seal.md): 0 valid, 3 malformed, 4 unknown key, 5 key expired,
-/// 6 key not yet valid, 7 bad signature, 8 other municipality; 1 when the keyring or configuration
-/// cannot be read, 64 for a usage error.
+/// 6 key not yet valid, 7 bad signature, 8 other municipality, 9 implausible, 10 key revoked; 1 when the
+/// keyring or configuration cannot be read, 64 for a usage error. `--batch` reads one seal a line from
+/// standard input and prints one outcome a line (exit 0 unless the keyring cannot be read).
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -18,11 +19,16 @@ struct VerifyCommand: AsyncParsableCommand {
             Quote the seal text: Base45 contains spaces. Pass - to read it from standard input \
             (e.g. `zbarimg --raw -q page.png | kofu verify -`); one trailing newline is removed.
             Exit codes: 0 valid, 3 malformed, 4 unknown_key, 5 key_expired, 6 key_not_yet_valid, \
-            7 bad_signature, 8 other_municipality, 1 keyring/configuration unreadable.
+            7 bad_signature, 8 other_municipality, 9 implausible, 10 key_revoked, \
+            1 keyring/configuration unreadable. With --batch, one seal a line on standard input gives one \
+            outcome a line on standard output.
             """)
 
-    @Argument(help: "The seal text (starting with KF1:), or - for standard input.")
-    var seal: String
+    @Argument(help: "The seal text (starting with KF2: or KF1:), or - for standard input.")
+    var seal: String?
+
+    @Flag(name: .long, help: "Read one seal a line from standard input; print one outcome a line.")
+    var batch = false
 
     @Option(name: .long, help: "Configuration file (default: KOFU_CONFIG or config/kofu.yaml).")
     var config: String?
@@ -45,18 +51,16 @@ struct VerifyCommand: AsyncParsableCommand {
         case .keyNotYetValid: 6
         case .badSignature: 7
         case .otherMunicipality: 8
+        case .implausible: 9
+        case .keyRevoked: 10
         }
     }
 
-    func run() async throws {
-        var text = seal
-        if seal == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        }
-        // Only line ends are trimmed: a space is a Base45 character.
-        if text.hasSuffix("\n") { text.removeLast() }
-        if text.hasSuffix("\r") { text.removeLast() }
+    func validate() throws {
+        if batch == (seal != nil) { throw ValidationError("give either a seal text (or -) or --batch") }
+    }
 
+    func run() async throws {
         let asOf: LocalDate
         if let date {
             guard let d = LocalDate(iso: date) else { throw ValidationError("--date must be YYYY-MM-DD") }
@@ -74,7 +78,25 @@ struct VerifyCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("kofu verify: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let result = SealVerifier(keyring: ring, municipalityCode: code).verify(text, at: asOf)
+        for ignored in ring.ignored {
+            FileHandle.standardError.write(Data("kofu verify: keyring entry ignored: \(ignored)\n".utf8))
+        }
+        let verifier = SealVerifier(keyring: ring, municipalityCode: code)
+        let now = date == nil ? Date() : JapanDay.end(of: asOf)
+        if batch {
+            var out = ""
+            while let line = readLine(strippingNewline: true) {
+                out += verifier.verify(line, at: asOf, now: now).outcome.rawValue + "\n"
+                if out.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            return
+        }
+        var text = seal ?? "-"
+        if text == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let result = verifier.verify(text, at: asOf, now: now)
         for line in Self.describe(result) { print(line) }
         throw ExitCode(Self.exitCode(result.outcome))
     }
@@ -93,6 +115,9 @@ struct VerifyCommand: AsyncParsableCommand {
             lines.append("issue_date: \(p.issueDate.iso)")
             lines.append("name: \(p.name)")
             lines.append("birth_date: \(p.birthDate.iso)")
+            if let s = p.signedAt { lines.append("signed_at: \(s)") }
+            if let n = p.pageCount { lines.append("page_count: \(n)") }
+            if let d = p.contentDigest { lines.append("content_digest: \(Hex.encode(d))") }
             switch p.figures {
             case .taxPayment(let items):
                 for t in items {
@@ -100,6 +125,12 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             case .incomeTaxation(let totalIncome, let totalTax):
                 lines.append("total_income: \(totalIncome)")
+                if let l = p.incomeLevies {
+                    lines.append("city_income_levy: \(l.cityIncomeLevy)")
+                    lines.append("city_per_capita: \(l.cityPerCapita)")
+                    lines.append("pref_income_levy: \(l.prefIncomeLevy)")
+                    lines.append("pref_per_capita: \(l.prefPerCapita)")
+                }
                 lines.append("total_tax: \(totalTax)")
             case .nonTaxation(let nonTaxed, let totalIncome):
                 lines.append("non_taxed: \(nonTaxed)")
@@ -111,9 +142,12 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         if let k = r.key {
-            lines.append("key: not_before=\(k.notBefore.iso) signing_until=\(k.signingUntil?.iso ?? "-") not_after=\(k.notAfter.iso)")
+            lines.append("key: not_before=\(k.notBefore.iso) signing_until=\(k.signingUntil?.iso ?? "-") not_after=\(k.notAfter.iso)"
+                         + (k.revocation.map { " revoked_from=\($0.from.iso) reason=\($0.reason)" } ?? ""))
         }
         if let e = r.formatError { lines.append("detail: \(e)") }
+        if let i = r.implausibility { lines.append("detail: \(i.rawValue)") }
+        if r.highS { lines.append("detail: high_s") }
         lines.append("result: \(r.outcome.rawValue)")
         return lines
     }

@@ -76,7 +76,8 @@ public struct KofuConfiguration: Sendable {
             code: code,
             name: values.string("municipality.name", default: "新宿区"),
             mayorTitle: values.string("municipality.mayor_title", default: "新宿区長"),
-            mayorName: values.string("municipality.mayor_name", default: "吉住 健一"))
+            mayorName: values.string("municipality.mayor_name", default: "吉住 健一"),
+            verifyURL: values.string("seal.verify_url", default: ""))
         sealImage = values.string("municipality.seal_image", default: "Templates/seal.png")
     }
 

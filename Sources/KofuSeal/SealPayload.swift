@@ -2,8 +2,12 @@ import KofuDomain
 
 /// Why bytes are not a seal payload (all of them make the outcome `malformed`).
 public enum SealFormatError: Error, Equatable, Sendable {
-    /// The text does not start with the `KF1:` prefix.
+    /// The text does not start with a known prefix (`KF1:` or `KF2:`).
     case missingPrefix
+    /// The prefix names another format version than the payload's first byte.
+    case prefixMismatch
+    /// A KF1 seal whose issue date is on or after the day KF1 was retired (`docs/seal.md` §7).
+    case retiredFormat
     /// The part after the prefix is not Base45.
     case notBase45
     /// Fewer bytes than the fixed fields and the signature need, or a field runs past the end.
@@ -19,8 +23,27 @@ public enum SealFormatError: Error, Equatable, Sendable {
 /// The signed content of a seal (証明書の電子署名付きQRの内容): who issued what to whom, and the
 /// figures a reader can compare with the printed page. `docs/seal.md` defines the bytes.
 public struct SealPayload: Sendable, Equatable {
-    /// The format version this code writes (byte 0 of the payload; also the `1` in `KF1:`).
-    public static let currentVersion: UInt8 = 1
+    /// The format version this code writes (byte 0 of the payload; also the `2` in `KF2:`).
+    public static let currentVersion: UInt8 = 2
+    /// Format versions this code reads.
+    public static let readableVersions: ClosedRange<UInt8> = 1...2
+
+    /// 所得割・均等割 by city and prefecture, as a 所得・課税証明書 prints them (KF2 only).
+    public struct IncomeLevies: Sendable, Equatable {
+        /// 市町村民税 所得割
+        public var cityIncomeLevy: Int
+        /// 市町村民税 均等割
+        public var cityPerCapita: Int
+        /// 道府県民税 所得割
+        public var prefIncomeLevy: Int
+        /// 道府県民税 均等割
+        public var prefPerCapita: Int
+        public init(cityIncomeLevy: Int, cityPerCapita: Int, prefIncomeLevy: Int, prefPerCapita: Int) {
+            self.cityIncomeLevy = cityIncomeLevy; self.cityPerCapita = cityPerCapita
+            self.prefIncomeLevy = prefIncomeLevy; self.prefPerCapita = prefPerCapita
+        }
+        public var total: Int { cityIncomeLevy + cityPerCapita + prefIncomeLevy + prefPerCapita }
+    }
 
     /// One line of a 納税証明書: a tax item (税目) with its year's totals.
     public struct TaxLine: Sendable, Equatable {
@@ -73,18 +96,42 @@ public struct SealPayload: Sendable, Equatable {
     /// 生年月日
     public var birthDate: LocalDate
     public var figures: Figures
+    /// KF2: when the seal was signed, Unix seconds (UTC). Nil in KF1.
+    public var signedAt: UInt32?
+    /// KF2: how many pages the certificate prints on. Nil in KF1.
+    public var pageCount: Int?
+    /// KF2: SHA-256 of the certificate's canonical content (`SealContent`). Nil in KF1.
+    public var contentDigest: [UInt8]?
+    /// KF2 所得・課税証明書: the levies as printed. Nil otherwise.
+    public var incomeLevies: IncomeLevies?
 
     public var kind: CertificateKind { figures.kind }
 
     public init(version: UInt8 = SealPayload.currentVersion, municipalityCode: String, keyID: [UInt8],
                 certificateNumber: String, fiscalYear: Int, issueDate: LocalDate, name: String,
-                birthDate: LocalDate, figures: Figures) {
+                birthDate: LocalDate, figures: Figures, signedAt: UInt32? = nil, pageCount: Int? = nil,
+                contentDigest: [UInt8]? = nil, incomeLevies: IncomeLevies? = nil) {
         self.version = version; self.municipalityCode = municipalityCode; self.keyID = keyID
         self.certificateNumber = certificateNumber; self.fiscalYear = fiscalYear; self.issueDate = issueDate
         self.name = name; self.birthDate = birthDate; self.figures = figures
+        self.signedAt = signedAt; self.pageCount = pageCount; self.contentDigest = contentDigest
+        self.incomeLevies = incomeLevies
     }
 
-    /// The payload for `certificate`, to be signed by the key `keyID`.
+    /// The KF2 payload for `certificate` printed on `pages` pages, signed at `signedAt` by the key `keyID`.
+    public init(certificate c: Certificate, pages: Int, signedAt: UInt32, keyID: [UInt8]) throws(SealFormatError) {
+        self.init(certificate: c, keyID: keyID)
+        version = 2
+        self.signedAt = signedAt
+        pageCount = pages
+        contentDigest = try SealContent.digest(c, pages: pages)
+        if case .incomeTaxation(let a) = c.body {
+            incomeLevies = IncomeLevies(cityIncomeLevy: a.cityIncomeLevy, cityPerCapita: a.cityPerCapita,
+                                        prefIncomeLevy: a.prefIncomeLevy, prefPerCapita: a.prefPerCapita)
+        }
+    }
+
+    /// The KF1 payload for `certificate` (kept for KF1 compatibility tests and vectors).
     public init(certificate c: Certificate, keyID: [UInt8]) {
         let figures: Figures
         switch c.body {
@@ -99,7 +146,7 @@ public struct SealPayload: Sendable, Equatable {
         case .vehicleInspection(let vehicle, let validUntil):
             figures = .vehicleInspection(plate: vehicle.plate, paid: vehicle.paid, validUntil: validUntil)
         }
-        self.init(municipalityCode: c.municipality.code, keyID: keyID, certificateNumber: c.number.value,
+        self.init(version: 1, municipalityCode: c.municipality.code, keyID: keyID, certificateNumber: c.number.value,
                   fiscalYear: c.fiscalYear.year, issueDate: c.issueDate, name: c.person.name,
                   birthDate: c.person.birthDate, figures: figures)
     }
@@ -122,6 +169,12 @@ public struct SealPayload: Sendable, Equatable {
         w.u24(codeValue)
         guard keyID.count == 8 else { throw .invalidField("key_id") }
         w.bytes(keyID)
+        if version >= 2 {
+            guard let signedAt, let pageCount, (1...255).contains(pageCount), let contentDigest, contentDigest.count == 32 else {
+                throw .invalidField("signed_at/page_count/content_digest")
+            }
+            w.u32(signedAt); w.u8(UInt8(pageCount)); w.bytes(contentDigest)
+        }
         try w.text(certificateNumber, field: "certificate_number")
         w.u8(Self.kindCodes[kind]!)
         guard (0...0xFFFF).contains(fiscalYear) else { throw .invalidField("fiscal_year") }
@@ -138,7 +191,13 @@ public struct SealPayload: Sendable, Equatable {
                 w.amount(line.assessed); w.amount(line.paid); w.amount(line.unpaid)
             }
         case .incomeTaxation(let totalIncome, let totalTax):
-            w.amount(totalIncome); w.amount(totalTax)
+            if version >= 2 {
+                guard let l = incomeLevies else { throw .invalidField("income_levies") }
+                w.amount(totalIncome)
+                w.amount(l.cityIncomeLevy); w.amount(l.cityPerCapita); w.amount(l.prefIncomeLevy); w.amount(l.prefPerCapita)
+            } else {
+                w.amount(totalIncome); w.amount(totalTax)
+            }
         case .nonTaxation(let nonTaxed, let totalIncome):
             w.u8(nonTaxed ? 1 : 0); w.amount(totalIncome)
         case .vehicleInspection(let plate, let paid, let validUntil):
@@ -152,12 +211,20 @@ public struct SealPayload: Sendable, Equatable {
     public init(decoding bytes: [UInt8]) throws(SealFormatError) {
         var r = ByteReader(bytes)
         let version = try r.u8()
-        guard version == Self.currentVersion else { throw .unsupportedVersion(version) }
+        guard Self.readableVersions.contains(version) else { throw .unsupportedVersion(version) }
         let codeValue = try r.u24()
         guard codeValue <= 999_999 else { throw .invalidField("municipality_code") }
         let codeDigits = String(codeValue)
         let code = String(repeating: "0", count: 6 - codeDigits.count) + codeDigits
         let keyID = try r.bytes(8)
+        var signedAt: UInt32?, pageCount: Int?, contentDigest: [UInt8]?
+        if version >= 2 {
+            signedAt = try r.u32()
+            let pages = Int(try r.u8())
+            guard pages >= 1 else { throw .invalidField("page_count") }
+            pageCount = pages
+            contentDigest = try r.bytes(32)
+        }
         let number = try r.text(field: "certificate_number")
         let kindCode = try r.u8()
         guard let kind = Self.kindCodes.first(where: { $0.value == kindCode })?.key else { throw .invalidField("kind") }
@@ -166,6 +233,7 @@ public struct SealPayload: Sendable, Equatable {
         let name = try r.text(field: "name")
         let birthDate = try r.date(field: "birth_date")
         let figures: Figures
+        var incomeLevies: IncomeLevies?
         switch kind {
         case .taxPayment:
             let n = Int(try r.u8())
@@ -178,7 +246,15 @@ public struct SealPayload: Sendable, Equatable {
             }
             figures = .taxPayment(lines)
         case .incomeTaxation:
-            figures = .incomeTaxation(totalIncome: try r.amount(), totalTax: try r.amount())
+            if version >= 2 {
+                let total = try r.amount()
+                let l = IncomeLevies(cityIncomeLevy: try r.amount(), cityPerCapita: try r.amount(),
+                                     prefIncomeLevy: try r.amount(), prefPerCapita: try r.amount())
+                incomeLevies = l
+                figures = .incomeTaxation(totalIncome: total, totalTax: l.total)
+            } else {
+                figures = .incomeTaxation(totalIncome: try r.amount(), totalTax: try r.amount())
+            }
         case .nonTaxation:
             let flag = try r.u8()
             guard flag <= 1 else { throw .invalidField("non_taxed") }
@@ -189,7 +265,8 @@ public struct SealPayload: Sendable, Equatable {
         }
         guard r.atEnd else { throw .trailingBytes }
         self.init(version: version, municipalityCode: code, keyID: keyID, certificateNumber: number,
-                  fiscalYear: fiscalYear, issueDate: issueDate, name: name, birthDate: birthDate, figures: figures)
+                  fiscalYear: fiscalYear, issueDate: issueDate, name: name, birthDate: birthDate, figures: figures,
+                  signedAt: signedAt, pageCount: pageCount, contentDigest: contentDigest, incomeLevies: incomeLevies)
     }
 }
 
@@ -199,6 +276,7 @@ struct ByteWriter {
     mutating func u8(_ v: UInt8) { out.append(v) }
     mutating func u16(_ v: Int) { out.append(UInt8(v >> 8 & 0xFF)); out.append(UInt8(v & 0xFF)) }
     mutating func u24(_ v: Int) { out.append(UInt8(v >> 16 & 0xFF)); u16(v & 0xFFFF) }
+    mutating func u32(_ v: UInt32) { u16(Int(v >> 16)); u16(Int(v & 0xFFFF)) }
     mutating func bytes(_ b: [UInt8]) { out += b }
     mutating func date(_ d: LocalDate) { u16(d.year); u8(UInt8(d.month)); u8(UInt8(d.day)) }
     mutating func text(_ s: String, field: String) throws(SealFormatError) {
@@ -229,6 +307,7 @@ struct ByteReader {
     }
     mutating func u16() throws(SealFormatError) -> Int { Int(try u8()) << 8 | Int(try u8()) }
     mutating func u24() throws(SealFormatError) -> Int { Int(try u8()) << 16 | (try u16()) }
+    mutating func u32() throws(SealFormatError) -> UInt32 { UInt32(try u16()) << 16 | UInt32(try u16()) }
     mutating func bytes(_ n: Int) throws(SealFormatError) -> [UInt8] {
         guard b.count - i >= n else { throw .truncated }
         defer { i += n }

@@ -118,7 +118,9 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
         KioskController(service: services.issuance).addRoutes(to: router.group("kiosk/v1"))
     }
     if surfaces.contains(.publicVerification) {
-        VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock)
+        VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock,
+                               pages: try VerifyPages(directory: (config.templatesDir as NSString).appendingPathComponent("verify")),
+                               municipality: config.municipality)
             .addRoutes(to: router)
     }
     if let pages {

@@ -169,10 +169,16 @@ public struct IssuanceService: Sendable {
                 Certificate(number: number, issueDate: today, fiscalYear: context.request.fiscalYear, person: context.person!,
                             municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy)
             }
-            let documents = try certificates.map { (certificate: $0, qrText: try sealer.sealText(for: $0)) }
+            // The seal signs the page count, so it is computed before the one render and checked after it.
+            let signedAt = clock.now()
+            let seals = try certificates.map { try sealer.seal($0, pages: sealer.pageCount(of: $0), signedAt: signedAt) }
+            let documents = zip(certificates, seals).map { (certificate: $0, qrText: $1.text) }
             let renderStart = clock.now()
             let rendered = try renderer.renderDocument(documents)
             Metrics.renderDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(renderStart) * 1e9))
+            let signedPages = certificates.reduce(0) { $0 + sealer.pageCount(of: $1) }
+            guard rendered.pages == signedPages else { throw SealPaginationMismatch(signed: signedPages, rendered: rendered.pages) }
+            let sealWrite = LedgerStore.registerSeals(seals.map { $0.record })
             try Task.checkCancellation()
             try await spool.store(id: issuanceID, pdf: rendered.pdf)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
@@ -182,7 +188,7 @@ public struct IssuanceService: Sendable {
                 id: issuanceID, pages: rendered.pages, documentDigest: SHA256.hex(rendered.pdf),
                 contentDigest: ContentDigest.of(certificates[0]), options: ContentDigest.options(context.request),
                 expiresAt: expires, at: clock.now(),
-                also: { db in try await auditWrite?(db); try await extraWrite?(db) }) else {
+                also: { db in try await auditWrite?(db); try await sealWrite(db); try await extraWrite?(db) }) else {
                 await spool.wipe(id: issuanceID)
                 throw KioskError.internalFailure
             }
@@ -446,6 +452,13 @@ func withDeadline<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () asyn
         }
         throw CancellationError()
     }
+}
+
+/// The seal's signed page count differs from the pages the renderer drew: the certificate is not issued.
+struct SealPaginationMismatch: Error, CustomStringConvertible {
+    var signed: Int
+    var rendered: Int
+    var description: String { "seal page count \(signed) differs from rendered pages \(rendered)" }
 }
 
 /// 証明書内容のダイジェスト: SHA-256 over everything a certificate prints except its number and issue date, so

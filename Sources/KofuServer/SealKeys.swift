@@ -3,6 +3,7 @@ import KofuConfig
 import KofuCrypto
 import KofuDomain
 import KofuSeal
+import KofuStorage
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -49,12 +50,17 @@ public final class SealKeys: CertificateSealer, Sendable {
 
     let settings: SealSettings
     let municipalityCode: String
+    /// The page counts the seal signs (`SealPagination`).
+    public let pagination: SealPagination
     private let state: Mutex<Loaded>
 
-    /// Loads both files, refusing a private key others may read.
-    public init(settings: SealSettings, municipalityCode: String) throws {
+    /// Loads both files, refusing a private key others may read. `pagination` defaults to one page for every
+    /// kind except the 納税証明書 with the shipped template's 17 rows a page.
+    public init(settings: SealSettings, municipalityCode: String,
+                pagination: SealPagination = SealPagination(rowsPerPage: [.taxPayment: 17])) throws {
         self.settings = settings
         self.municipalityCode = municipalityCode
+        self.pagination = pagination
         state = Mutex(try Self.load(settings, municipalityCode))
     }
 
@@ -70,9 +76,17 @@ public final class SealKeys: CertificateSealer, Sendable {
                       stamp: stamp)
     }
 
-    public func sealText(for certificate: Certificate) throws -> String {
-        try state.withLock { $0.signer }.seal(certificate)
+    public func pageCount(of certificate: Certificate) -> Int { pagination.pages(of: certificate) }
+
+    public func seal(_ certificate: Certificate, pages: Int, signedAt: Date) throws -> (text: String, record: SealRecord) {
+        let signer = state.withLock { $0.signer }
+        let sealed = try signer.seal(certificate, pages: pages, signedAt: signedAt)
+        return (sealed.text, SealRecord(certificateNumber: certificate.number.value, contentDigest: Hex.encode(sealed.contentDigest),
+                                        payloadDigest: Hex.encode(sealed.payloadDigest), keyID: Hex.encode(signer.keyID), signedAt: Int64(signedAt.timeIntervalSince1970)))
     }
+
+    /// The signing key (for signing the published keyring).
+    public var signer: SealSigner { state.withLock { $0.signer } }
 
     /// The keyring in force (published at `/.well-known/kofu/seal-keys.json`).
     public var keyring: SealKeyring { state.withLock { $0.keyring } }

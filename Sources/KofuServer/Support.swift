@@ -1,5 +1,6 @@
 import Foundation
 import KofuDomain
+import KofuStorage
 
 /// The current time, injectable so tests can stand at any moment (service hours, TTLs).
 public protocol KofuClock: Sendable {
@@ -45,9 +46,13 @@ public protocol CertificateDocumentRenderer: Sendable {
     func unprintableCharacters(in text: String) -> [Character]
 }
 
-/// Signs a certificate's seal (implemented by `KofuSeal.SealSigner`).
+/// Signs a certificate's seal (implemented by `SealKeys` over `KofuSeal.SealSigner`).
 public protocol CertificateSealer: Sendable {
-    func sealText(for certificate: Certificate) throws -> String
+    /// How many pages `certificate` prints on: the seal signs it, and the render is checked against it.
+    func pageCount(of certificate: Certificate) -> Int
+    /// The KF2 seal text of `certificate` printed on `pages` pages and signed at `signedAt`, with the record the
+    /// ledger's seal registry keeps for the online check.
+    func seal(_ certificate: Certificate, pages: Int, signedAt: Date) throws -> (text: String, record: SealRecord)
 }
 
 /// A query parameter decoded as HTML forms and `curl --data-urlencode` send it: `+` is a space and a literal

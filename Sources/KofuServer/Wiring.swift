@@ -13,9 +13,6 @@ extension CertificateRenderer: CertificateDocumentRenderer {
     }
 }
 
-extension SealSigner: CertificateSealer {
-    public func sealText(for certificate: Certificate) throws -> String { try seal(certificate) }
-}
 
 extension KofuServices {
     /// Opens everything `serve` needs from the configuration: the database (migrated), the templates and
@@ -30,7 +27,8 @@ extension KofuServices {
         let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
                                                sealImagePath: config.sealImage)
         let seal = try config.sealSettings()
-        let sealKeys = try SealKeys(settings: seal, municipalityCode: config.municipality.code)
+        let sealKeys = try SealKeys(settings: seal, municipalityCode: config.municipality.code,
+                                    pagination: try SealPagination(templatesDirectory: config.templatesDir))
         let auth = try config.authSettings()
         let signer = try HMACCheckpointSigner.loadOrCreate(path: auth.checkpointKeyPath)
         let audit = AuditLog(database: database, signer: signer, checkpointInterval: auth.checkpointInterval,

@@ -55,8 +55,8 @@ import Testing
         let bytes = try SealPayload(certificate: SealSamples.certificate(.incomeTaxation), keyID: keyID).encoded()
         #expect(throws: SealFormatError.trailingBytes) { try SealPayload(decoding: bytes + [0]) }
         #expect(throws: SealFormatError.truncated) { try SealPayload(decoding: Array(bytes.dropLast())) }
-        var v2 = bytes; v2[0] = 2
-        #expect(throws: SealFormatError.unsupportedVersion(2)) { try SealPayload(decoding: v2) }
+        var v3 = bytes; v3[0] = 3
+        #expect(throws: SealFormatError.unsupportedVersion(3)) { try SealPayload(decoding: v3) }
         var badCode = bytes; badCode[1] = 0xFF
         #expect(throws: SealFormatError.invalidField("municipality_code")) { try SealPayload(decoding: badCode) }
         // A non-minimal amount (0 written as 0x80 0x00) is refused, so each value has one encoding.

@@ -167,3 +167,20 @@ enum SealFixtures {
             .appendingPathComponent("Fixtures/seal").path
     }
 }
+
+extension SealSigner {
+    /// A KF2 seal of `certificate` on one page (or `pages`), signed at noon (Japan) of its issue date.
+    func seal(_ certificate: Certificate, pages: Int = 1) throws -> String {
+        try seal(certificate, pages: pages, signedAt: SealSamples.noon(of: certificate.issueDate)).text
+    }
+
+    /// A KF1 seal of `certificate` (the previous format, for compatibility tests).
+    func sealKF1(_ certificate: Certificate) throws -> String {
+        try seal(payload: SealPayload(certificate: certificate, keyID: keyID))
+    }
+}
+
+extension SealSamples {
+    /// 12:00 in Japan on `date`.
+    static func noon(of date: LocalDate) -> Date { JapanDay.end(of: date).addingTimeInterval(-12 * 3600 + 1) }
+}

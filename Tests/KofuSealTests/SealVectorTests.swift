@@ -91,7 +91,8 @@ import Testing
                 #expect(Hex.encode(signature) == signatureHex, "\(v.name)")
             }
         }
-        #expect(outcomes == Set(SealVerification.Outcome.allCases.map(\.rawValue)))
+        // KF1 vectors predate revocation and the content checks (vectors-kf2.json covers those).
+        #expect(outcomes == Set(SealVerification.Outcome.allCases.map(\.rawValue)).subtracting(["key_revoked", "implausible"]))
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["KOFU_WRITE_SEAL_VECTORS"] == "1"))

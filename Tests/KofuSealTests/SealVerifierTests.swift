@@ -12,10 +12,12 @@ import Testing
         let keys = try SealTestKeys()
         let certificate = SealSamples.certificate(kind)
         let text = try keys.signer.seal(certificate)
-        #expect(text.hasPrefix("KF1:"))
+        #expect(text.hasPrefix("KF2:"))
         let result = keys.verifier().verify(text, at: today)
         #expect(result.outcome == .valid)
-        #expect(result.payload == SealPayload(certificate: certificate, keyID: keys.signer.keyID))
+        #expect(result.payload == (try SealPayload(certificate: certificate, pages: 1,
+                                                   signedAt: UInt32(SealSamples.noon(of: certificate.issueDate).timeIntervalSince1970),
+                                                   keyID: keys.signer.keyID)))
         #expect(result.key?.keyID == keys.signer.keyID)
     }
 
@@ -104,12 +106,13 @@ import Testing
         let good = try keys.signer.seal(SealSamples.certificate(.nonTaxation))
         let cases: [(String, SealFormatError)] = [
             ("", .missingPrefix),
-            ("KF2:" + good.dropFirst(4), .missingPrefix),
-            ("kf1:" + good.dropFirst(4), .missingPrefix),
-            (good + "A", .notBase45),
-            (good.lowercased().replacingOccurrences(of: "kf1:", with: "KF1:"), .notBase45),
-            ("KF1:" + Base45.encode([1] + [UInt8](repeating: 0, count: 64)), .truncated),
-            ("KF1:" + Base45.encode([UInt8](repeating: 0, count: 64)), .truncated),
+            ("KF3:" + good.dropFirst(4), .missingPrefix),
+            ("kf2:" + good.dropFirst(4), .missingPrefix),
+            ("KF1:" + good.dropFirst(4), .prefixMismatch),
+            (good + "a", .notBase45),
+            (good.lowercased().replacingOccurrences(of: "kf2:", with: "KF2:"), .notBase45),
+            ("KF2:" + Base45.encode([1] + [UInt8](repeating: 0, count: 64)), .truncated),
+            ("KF2:" + Base45.encode([UInt8](repeating: 0, count: 64)), .truncated),
         ]
         for (text, error) in cases {
             let r = v.verify(text, at: today)
@@ -119,7 +122,7 @@ import Testing
         // Anything after the signature is refused: the signature is the last 64 bytes, so extra
         // bytes shift it and the structure check or the signature check fails.
         let (payload, signature) = try SealText.split(good)
-        let extended = "KF1:" + Base45.encode(payload + signature + [0])
+        let extended = "KF2:" + Base45.encode(payload + signature + [0])
         #expect(v.verify(extended, at: today).outcome == .malformed)
     }
 
@@ -169,7 +172,7 @@ import Testing
             for delta in [1, 0x80, 0xFF] as [UInt8] {
                 var b = binary
                 b[i] ^= delta
-                let r = v.verify("KF1:" + Base45.encode(b), at: today)
+                let r = v.verify("KF2:" + Base45.encode(b), at: today)
                 let expected: SealVerification.Outcome
                 if i >= payload.count {
                     expected = .badSignature

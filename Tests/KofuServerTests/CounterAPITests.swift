@@ -226,9 +226,9 @@ struct CounterAPITests {
             #expect(newNumber != oldNumber)
 
             // The old seal still verifies offline, but online it is superseded.
-            let query = seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let verify = Kiosk.json(try await client.execute(uri: "/verify.json?s=\(query)", method: .get).body)
-            #expect(verify["status"] as? String == "superseded" && verify["valid"] as? Bool == false, "\(verify)")
+            let verify = Kiosk.json(try await client.execute(uri: "/verify/api/v1", method: .post, headers: Kiosk.jsonHeaders,
+                                                             body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["seal": seal]))).body)
+            #expect(verify["status"] as? String == "superseded" && verify["genuine"] as? Bool == false, "\(verify)")
             #expect(try await services.issuance.ledger.numberStatus(oldNumber)?.status == .superseded)
 
             // History: both, linked, without amounts.

@@ -139,8 +139,8 @@ struct HistoryPagesTests {
             let print = try await client.page(location, cookie: cookie)
             #expect(print.status == .ok && print.html.contains("印刷待ち") && print.html.contains(newNumber))
             #expect(try await services.issuance.ledger.numberStatus(kioskNumber)?.status == .superseded)
-            let query = seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let verify = Kiosk.json(try await client.execute(uri: "/verify.json?s=\(query)", method: .get).body)
+            let verify = Kiosk.json(try await client.execute(uri: "/verify/api/v1", method: .post, headers: Kiosk.jsonHeaders,
+                                                             body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["seal": seal]))).body)
             #expect(verify["status"] as? String == "superseded")
 
             let history = try await client.page("/staff/history?addressee=\(addressee)", cookie: cookie)
