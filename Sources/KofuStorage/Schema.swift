@@ -2,5 +2,6 @@
 public enum KofuSchema {
     public static var migrations: [Migration] {
         TaxDataSchema.migrations + LedgerSchema.migrations + AuditSchema.migrations + CounterSchema.migrations + ReprintSchema.migrations
+            + NodeSchema.migrations
     }
 }
