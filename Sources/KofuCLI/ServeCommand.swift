@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import KofuConfig
 import KofuServer
+import KofuStorage
 import Logging
 import ServiceLifecycle
 
@@ -17,7 +18,15 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "kofu")
         logger.logLevel = Logger.Level(rawValue: config.values.string("log.level", default: "info")) ?? .info
         let listeners = try config.listeners()
-        let services = try await KofuServices.open(config, logger: logger)
+        let services: KofuServices
+        do {
+            services = try await KofuServices.open(config, logger: logger)
+        } catch DatabaseError.unavailable {
+            // No waiting loop here: the process exits, systemd restarts it (Restart=on-failure, RestartSec), and
+            // the load balancer sends no traffic meanwhile (deploy/, docs/deployment.md).
+            logger.critical("the database is unavailable at start (not reachable or refusing connections); exiting so that the service manager restarts kofu")
+            throw ExitCode(3)
+        }
         let apps: [KofuApplication]
         do {
             apps = try buildApplications(services, logger: logger)

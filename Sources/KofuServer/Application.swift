@@ -139,6 +139,11 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
     if runsBackgroundServices {
         background = [
             ExpirySweeper(service: services.issuance, interval: .seconds(5), logger: logger),
+            NodeHeartbeat(service: services.issuance, registry: NodeRegistry(database: services.database),
+                          interval: try NodeHeartbeat.interval(config),
+                          listeners: ((try? config.listeners()) ?? [listener]).map { "\($0.surface.rawValue)=\($0.host):\($0.port)" }
+                              .joined(separator: " "),
+                          logger: logger),
             AuditRetentionService(audit: services.audit, retentionYears: services.auditRetentionYears, logger: logger),
             SealKeyWatcher(keys: services.sealKeys, interval: .seconds(5), logger: logger),
             AuditAnchorService(audit: services.audit, period: .seconds(try config.authSettings().anchorPeriod), logger: logger),

@@ -67,6 +67,15 @@ public final class DocumentSpool: Sendable {
 
     public func contains(id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }
 
+    /// The issuance ids of the documents waiting (file names that are not spool documents are left out).
+    public func ids() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap { name in
+            guard name.hasSuffix(".spool") else { return nil }
+            let id = String(name.dropLast(6))
+            return UUID(uuidString: id) != nil && id == id.lowercased() ? id : nil
+        }
+    }
+
     /// Number of documents waiting.
     public func count() -> Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".spool") }.count

@@ -201,6 +201,9 @@ public struct IssuanceService: Sendable {
             Metrics.failed.increment()
             logger.error("issuance failed", metadata: ["issuance_id": "\(issuanceID)", "error": "\(Self.failureDetail(error))"])
             try? await audit.record(.system, action, .issuance(issuanceID), .failure, Self.failureDetail(error))
+            // The database went away mid-request: 503 and retry, not a 500 (the node sweep voids the row if
+            // `failed` could not be written either).
+            if DatabaseError.isUnavailability(error) { throw DatabaseError.unavailable }
             throw KioskError.internalFailure
         }
     }

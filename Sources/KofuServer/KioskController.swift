@@ -189,6 +189,9 @@ enum KioskJSON {
         return response(status, ErrorBody(error: .init(code: code, message: message)), headers: headers)
     }
 
+    /// `Retry-After` while the database is unavailable (a restart or fail-over takes seconds to a minute).
+    static let databaseRetryAfter = 10
+
     /// Maps any error to the contract's answer. Unknown errors become a bare 500 with no detail.
     static func error(_ error: any Error) -> Response {
         switch error as? KioskError {
@@ -208,6 +211,11 @@ enum KioskJSON {
         case .overloaded(let retryAfter):
             return self.error(.serviceUnavailable, code: "OVERLOADED", message: "ただいま混み合っています。しばらくたってから再度お試しください。", retryAfter: retryAfter)
         case .internalFailure, nil:
+            if DatabaseError.isUnavailability(error) {
+                // The database is down or restarting: nothing was changed, the center retries (like OVERLOADED).
+                return self.error(.serviceUnavailable, code: "OVERLOADED", message: "ただいま混み合っています。しばらくたってから再度お試しください。",
+                                  retryAfter: databaseRetryAfter)
+            }
             if let http = error as? any HTTPResponseError, http.status == .contentTooLarge {
                 return self.error(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", message: "リクエストが大きすぎます(上限 \(RequestBodyPolicy.kioskLimit) バイト)")
             }

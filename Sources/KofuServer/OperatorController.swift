@@ -119,6 +119,21 @@ struct OperatorController: Sendable {
         var imports: [Import]
         /// April 1 of the next fiscal year: the held years roll over then.
         var next_rollover: String
+        /// Every node sharing the database, with its last heartbeat (`nodes` table).
+        var nodes: [Node]
+
+        struct Node: Encodable {
+            var node_id: String
+            /// `alive`, `unresponsive` (missed `NodeRegistry.missedBeats` heartbeats) or `stopped`.
+            var state: String
+            var state_label: String
+            var last_heartbeat: String
+            var seconds_since_heartbeat: Int
+            var started_at: String
+            var version: String
+            var listeners: String
+            var this_node: Bool
+        }
 
         struct Queue: Encodable {
             var rendering: Int
@@ -287,7 +302,15 @@ struct OperatorController: Sendable {
             terminals: terminals.map(Summary.Terminal.init), store_chains: OperatorConsole.chainRates(terminals).map(Summary.Terminal.init),
             signing_key: key,
             imports: imports.map { Summary.Import(at: StaffTime.display($0.at), batch: $0.object, outcome: $0.outcome, reason: $0.reason) },
-            next_rollover: LocalDate(year: today.fiscalYear.year + 1, month: 4, day: 1)?.iso ?? "")
+            next_rollover: LocalDate(year: today.fiscalYear.year + 1, month: 4, day: 1)?.iso ?? "",
+            nodes: try await NodeRegistry(database: services.database).all().map { n in
+                let state = n.state(at: now)
+                return Summary.Node(node_id: n.nodeID, state: state.rawValue, state_label: state.japanese,
+                                    last_heartbeat: JapanTime.iso8601(n.lastHeartbeat),
+                                    seconds_since_heartbeat: max(0, Int(now.timeIntervalSince(n.lastHeartbeat))),
+                                    started_at: JapanTime.iso8601(n.startedAt), version: n.version, listeners: n.listeners,
+                                    this_node: n.nodeID == service.settings.nodeID)
+            })
     }
 }
 

@@ -5,6 +5,7 @@ import NIOPosix
 import PostgresKit
 import SQLiteKit
 import SQLKit
+import Synchronization
 
 /// Where Kofu keeps its data: one SQLite file under the data directory (the default), or a PostgreSQL
 /// server shared by several nodes.
@@ -24,12 +25,39 @@ public enum DatabaseBackend: String, Sendable {
 public enum DatabaseError: Error, CustomStringConvertible {
     case invalidPostgresURL(String)
     case migrationFailed(name: String, underlying: any Error)
+    /// The database server cannot be reached now (down, restarting, refusing connections, or no connection
+    /// within `KofuDatabase.leaseTimeout`). Kiosk calls answer 503 with Retry-After; nothing was changed.
+    case unavailable
+    /// The database holds migrations this binary does not know: it was upgraded by a newer Kofu.
+    case schemaNewer(applied: String, known: String)
 
     public var description: String {
         switch self {
         case .invalidPostgresURL: "the PostgreSQL URL is not of the form postgres://user:password@host:port/database"
         case .migrationFailed(let name, let underlying): "migration \(name) failed: \(String(reflecting: underlying))"
+        case .unavailable: "the database is unavailable (not reachable, restarting or refusing connections)"
+        case .schemaNewer(let applied, let known):
+            "database schema \(applied) is newer than this kofu (knows up to \(known)): upgrade kofu"
         }
+    }
+
+    /// True for errors that mean "the server is not there right now" rather than "this statement is wrong":
+    /// connection failures and closes, and the server's own shutdown / start-up answers (SQLSTATE classes 08
+    /// and 57: admin_shutdown, cannot_connect_now, …). A unique violation or syntax error is never one.
+    public static func isUnavailability(_ error: any Error) -> Bool {
+        if case .unavailable? = error as? DatabaseError { return true }
+        if let psql = error as? PSQLError {
+            switch psql.code {
+            case .server:
+                let state = psql.serverInfo?[.sqlState] ?? ""
+                return state.hasPrefix("08") || state.hasPrefix("57")
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+                return true
+            default:
+                return false
+            }
+        }
+        return error is ChannelError || error is IOError || error is NIOConnectionError
     }
 }
 
@@ -111,8 +139,55 @@ public final class KofuDatabase: Sendable {
                 try await writer.run { db in try await Self.atomically(db, begin: "BEGIN IMMEDIATE", body) }
             }
         case .postgres(let client, _):
-            return try await client.withConnection { conn in try await Self.atomically(conn.sql(), begin: "BEGIN", body) }
+            return try await leased(client) { conn in try await Self.atomically(conn.sql(), begin: "BEGIN", body) }
         }
+    }
+
+    /// How long a PostgreSQL call waits for a pooled connection before giving up with `unavailable`. While
+    /// the server is down, PostgresNIO keeps requests queued while it retries; a kiosk call must not wait
+    /// past its own deadline, so it gets 503 instead.
+    public static let leaseTimeout: Duration = .seconds(3)
+
+    /// `body` on a pooled PostgreSQL connection, leased within `leaseTimeout`; errors that mean the server is
+    /// gone become `DatabaseError.unavailable` (the statement did not commit).
+    private func leased<R: Sendable>(_ client: PostgresClient,
+                                     _ body: @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        let acquired = LeaseFlag()
+        do {
+            return try await withoutActuallyEscaping(body) { body in
+                try await withThrowingTaskGroup(of: R?.self) { group in
+                    group.addTask {
+                        try await client.withConnection { conn in
+                            acquired.set()
+                            return try await body(conn)
+                        }
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: Self.leaseTimeout)
+                        return nil
+                    }
+                    while let next = try await group.next() {
+                        if let value = next {
+                            group.cancelAll()
+                            return value
+                        }
+                        // The timer: give up only when no connection came; a running statement goes on.
+                        if !acquired.isSet {
+                            group.cancelAll()
+                            throw DatabaseError.unavailable
+                        }
+                    }
+                    throw DatabaseError.unavailable
+                }
+            }
+        } catch let error where Self.isWrappedUnavailability(error) {
+            throw DatabaseError.unavailable
+        }
+    }
+
+    private static func isWrappedUnavailability(_ error: any Error) -> Bool {
+        if error is DatabaseError { return false }
+        return DatabaseError.isUnavailability(error)
     }
 
     /// Runs the linkage import's `body` in one transaction, with a bulk writer for its millions of rows.
@@ -156,7 +231,7 @@ public final class KofuDatabase: Sendable {
             }
         case .postgres(let client, _):
             let logger = self.logger
-            return try await client.withConnection { conn in
+            return try await leased(client) { conn in
                 try await Self.atomically(conn.sql(), begin: "BEGIN") { db in
                     try await body(db, PostgresCopyWriter(connection: conn, logger: logger))
                 }
@@ -195,7 +270,7 @@ public final class KofuDatabase: Sendable {
                 throw error
             }
         case .postgres(let client, _):
-            return try await client.withConnection { conn in try await body(conn.sql()) }
+            return try await leased(client) { conn in try await body(conn.sql()) }
         }
     }
 
@@ -213,7 +288,7 @@ public final class KofuDatabase: Sendable {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock { try await writer.run(body) }
         case .postgres(let client, _):
-            return try await client.withConnection { conn in try await body(conn.sql()) }
+            return try await leased(client) { conn in try await body(conn.sql()) }
         }
     }
 
@@ -228,6 +303,13 @@ public final class KofuDatabase: Sendable {
             _ = await runTask.value
         }
     }
+}
+
+/// Set once a pooled connection has been handed over (read by the lease timer).
+final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// SQLite reader connections, each lent to one task at a time.

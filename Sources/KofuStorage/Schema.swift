@@ -3,5 +3,6 @@ public enum KofuSchema {
     public static var migrations: [Migration] {
         TaxDataSchema.migrations + LedgerSchema.migrations + AuditSchema.migrations + CounterSchema.migrations + ReprintSchema.migrations
             + SealRegistrySchema.migrations
+            + NodeSchema.migrations
     }
 }

@@ -78,6 +78,9 @@ def test_server_unit():
     assert one(unit, "Service", "ExecReload") == "/bin/kill -HUP $MAINPID"
     # Long enough for requests in progress (20 s) and the spool wipe of a graceful stop.
     assert int(one(unit, "Service", "TimeoutStopSec")) >= 60
+    # serve exits (status 3) when the database is unavailable at start; systemd must start it again.
+    assert one(unit, "Service", "Restart") in ("on-failure", "always")
+    assert int(one(unit, "Service", "RestartSec").rstrip("s")) <= 10
     assert one(unit, "Install", "WantedBy") == "multi-user.target"
 
 

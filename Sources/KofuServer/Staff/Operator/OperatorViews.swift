@@ -46,6 +46,20 @@ struct OperatorConsoleView {
     var keys: [Fact]
     var imports: [ImportLine]
     var today: String
+    var nodes: [NodeLine]
+    var missedBeats = NodeRegistry.missedBeats
+
+    /// A node sharing the database (`nodes` table).
+    struct NodeLine {
+        var nodeID: String
+        var stateLabel: String
+        var lastHeartbeat: String
+        var startedAt: String
+        var version: String
+        var listeners: String
+        /// Not answering: its unfinished issuances are voided once their time is up.
+        var alert: Bool
+    }
 
     init(_ s: OperatorController.Summary, canPause: Bool) {
         generatedAt = Self.display(s.generated_at)
@@ -106,6 +120,12 @@ struct OperatorConsoleView {
         }
         imports = s.imports.map { ImportLine(at: $0.at, batch: $0.batch, outcomeLabel: $0.outcome == "success" ? "成功" : "失敗", reason: $0.reason) }
         today = String(s.generated_at.prefix(10))
+        nodes = s.nodes.map { n in
+            NodeLine(nodeID: n.this_node ? "\(n.node_id)(このノード)" : n.node_id, stateLabel: n.state_label,
+                     lastHeartbeat: "\(Self.display(n.last_heartbeat))(\(n.seconds_since_heartbeat)秒前)",
+                     startedAt: Self.display(n.started_at), version: n.version, listeners: n.listeners,
+                     alert: n.state == "unresponsive")
+        }
     }
 
     /// `2026-11-22 10:15:00` for `JapanTime.iso8601`'s `2026-11-22T10:15:00+09:00`.

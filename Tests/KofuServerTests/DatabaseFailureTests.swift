@@ -1,0 +1,220 @@
+import Foundation
+import KofuServer
+import KofuStorage
+import KofuStorageTestSupport
+import KofuTestSupport
+import Testing
+
+/// A throw-away PostgreSQL server owned by one test (its own directory and port, so the suite's shared
+/// server is never touched), started and stopped with scripts/postgres-test-server.sh and pg_ctl.
+struct OwnPostgres {
+    let dir: String
+    let port: Int
+    var url: String { "postgres://kofu@127.0.0.1:\(port)/postgres" }
+
+    static var available: Bool {
+        StorageTestSupport.postgresURL != nil && ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).isEmpty == false
+    }
+
+    init() throws {
+        dir = try StorageTestSupport.makeTemporaryDirectory(prefix: "kofu-own-pg")
+        port = CrashSafetyTests.freePort()
+    }
+
+    func start() throws {
+        let status = try Self.bash("bash '\(KioskHarness.packageRoot)/scripts/postgres-test-server.sh' '\(dir)' \(port) >/dev/null")
+        if status != 0 { throw CancellationError() }
+    }
+
+    /// `pg_ctl stop -m fast`: sessions are ended, new connections refused.
+    func stop() throws {
+        _ = try Self.bash("""
+            bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+            if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bindir/pg_ctl" -D '\(dir)/pgdata' -m fast -w stop
+            else "$bindir/pg_ctl" -D '\(dir)/pgdata' -m fast -w stop; fi >/dev/null 2>&1
+            """)
+    }
+
+    func remove() {
+        _ = try? Self.bash("""
+            bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+            if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bindir/pg_ctl" -D '\(dir)/pgdata' -m immediate stop
+            else "$bindir/pg_ctl" -D '\(dir)/pgdata' -m immediate stop; fi >/dev/null 2>&1 || true
+            """)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @discardableResult
+    static func bash(_ script: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", script]
+        try ProcessSpawn.locked { try p.run() }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
+
+/// PostgreSQL stopped for 10 s under load, and PostgreSQL refusing connections when `kofu serve` starts.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DatabaseFailureTests {
+    static let requestTimeout = 6
+
+    @Test(.enabled(if: OwnPostgres.available, "needs PostgreSQL server binaries and KOFU_TEST_POSTGRES_URL (scripts/test.sh)"))
+    func outageUnderLoadThenRefusedAtStart() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: KofuBinary.path), "build the kofu executable first (swift build --build-tests)")
+        let pg = try OwnPostgres()
+        defer { pg.remove() }
+        try pg.start()
+        let h = try await KioskHarness.make(backend: .sqlite, people: 200, extra: ["KOFU_DATABASE_URL": pg.url])
+        let node = try ClusterNode(h, index: 0, extra: [
+            "KOFU_NODE_HEARTBEAT_SECONDS": "1", "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": String(Self.requestTimeout),
+            "KOFU_ISSUANCE_DELIVERY_TTL_SECONDS": "600",
+        ])
+        defer {
+            node.cleanUp()
+            Task { await h.cleanUp() }
+        }
+        try await node.start()
+        let lookup = try await openDatabase(h)
+        let people = try await lookup.issuableResidents(limit: 150, year: h.latestYear)
+        await lookup.close()
+        try #require(people.count >= 50)
+        let tally = Tally()
+        let phase = Phase()
+
+        try await withLoadClient(port: node.port, maxConnections: 16, timeout: .seconds(60)) { client in
+            // Load: residents one after another on 8 lanes, each issue followed by a delivery or left ready.
+            let load = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for lane in 0..<8 {
+                        group.addTask {
+                            var i = lane
+                            while !(await phase.done) {
+                                let p = people[i % people.count]
+                                let started = Date()
+                                let r = try? await client.send("POST", "/kiosk/v1/issuances", json: [
+                                    "request_id": "DBF-\(i)", "card_serial": p.cardSerial, "kind": "income_taxation", "fiscal_year": h.latestYear])
+                                let took = Date().timeIntervalSince(started)
+                                await tally.add("answers")
+                                await tally.note("latency", String(took))
+                                if let r {
+                                    await tally.add("status_\(r.status)")
+                                    if r.status == 503 && r.header("Retry-After") == nil { await tally.add("503_without_retry_after") }
+                                    if r.status == 201, i % 2 == 0, let id = r.json["issuance_id"] as? String {
+                                        if let d = try? await client.send("POST", "/kiosk/v1/issuances/\(id)/delivered") {
+                                            await tally.add("status_\(d.status)")
+                                        }
+                                    }
+                                } else {
+                                    await tally.add("no_answer")
+                                }
+                                i += 8
+                                try? await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .seconds(4))
+            #expect(await tally.count("status_201") > 0, "issuing before the outage")
+            try pg.stop()
+            let stoppedAt = Date()
+            // /readyz is not ready while the database is down (checked every half second for 10 s).
+            var readyWhileDown = 0
+            var probes = 0
+            while Date().timeIntervalSince(stoppedAt) < 10 {
+                if let r = try? await client.send("GET", "/readyz") {
+                    probes += 1
+                    if r.status == 200 { readyWhileDown += 1 }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(probes > 0 && readyWhileDown == 0, "/readyz not ready while PostgreSQL is down (\(readyWhileDown) of \(probes) ready)")
+            let during = await tally.count("status_503")
+            try pg.start()
+            let restartedAt = Date()
+            var recovered: Double?
+            for _ in 0..<120 {
+                if let r = try? await client.send("GET", "/readyz"), r.status == 200 { recovered = Date().timeIntervalSince(restartedAt); break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(recovered != nil, "ready again by itself after PostgreSQL is back")
+            let before = await tally.count("status_201")
+            try await Task.sleep(for: .seconds(3))
+            await phase.finish()
+            await load.value
+            #expect(await tally.count("status_201") > before, "issuing again after the outage")
+            #expect(during > 0, "503 answers while the database was down")
+            print("database outage: \(await tally.counts); ready again \(String(format: "%.1f", recovered ?? -1)) s after PostgreSQL restarted")
+        }
+        #expect(await tally.count("status_500") == 0, "no 500 during the outage")
+        #expect(await tally.count("no_answer") == 0, "every request answered")
+        #expect(await tally.count("503_without_retry_after") == 0, "every 503 carries Retry-After")
+        let latencies = ((await tally.items)["latency"] ?? []).compactMap(Double.init)
+        #expect((latencies.max() ?? 0) <= Double(Self.requestTimeout + 4), "no request hangs past the request timeout (max \(latencies.max() ?? 0) s)")
+
+        // Nothing half-done: once renders that lost the database are swept (request timeout + 5 s), every row
+        // is final or ready, and the spool holds exactly the ready rows' documents.
+        let database = try await openDatabase(h)
+        defer { Task { await database.close() } }
+        var rendering = -1
+        for _ in 0..<60 {
+            rendering = try await database.count("SELECT COUNT(*) AS n FROM issuances WHERE status = 'rendering'")
+            if rendering == 0 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(rendering == 0, "no issuance left rendering")
+        try await Task.sleep(for: .seconds(2))
+        let ready = Set(try await database.read { db in
+            try await db.raw("SELECT id FROM issuances WHERE status = 'ready'").all().map { try $0.decode(column: "id", as: String.self) }
+        })
+        let files = Set(node.spoolFiles.map { String($0.dropLast(".spool".count)) })
+        // (A ready row without its file is possible: a delivery wiped it but could not write `delivered`; it
+        // expires at its TTL. The reverse would be a document nobody can account for.)
+        #expect(files.isSubset(of: ready), "every spool file belongs to a ready issuance (\(files.subtracting(ready).count) do not)")
+        let numbers = try await database.count("""
+            SELECT COUNT(*) AS n FROM certificate_numbers n JOIN issuances i ON i.id = n.issuance_id
+            WHERE (i.status IN ('delivered', 'ready')) <> (n.status = 'issued')
+            """)
+        #expect(numbers == 0, "every number's standing matches its issuance")
+        await database.close()
+
+        // PostgreSQL refusing connections at start: serve exits with a clear message (systemd restarts it),
+        // and starts normally once the database is up.
+        await node.stop()
+        try pg.stop()
+        let refused = try await Self.serveUntilExit(node, seconds: 30)
+        #expect(refused.status == 3, "serve exits (status 3) when the database refuses connections at start")
+        #expect(refused.output.contains("the database is unavailable at start"), "a clear message: \(refused.output.suffix(400))")
+        try pg.start()
+        try await node.start()
+        let back = try await withLoadClient(port: node.port, maxConnections: 1, timeout: .seconds(10)) { c in try await c.send("GET", "/readyz") }
+        #expect(back.status == 200)
+        await node.stop()
+    }
+
+    /// Starts `kofu serve` for `node` and waits for it to exit on its own.
+    static func serveUntilExit(_ node: ClusterNode, seconds: Int) async throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: KofuBinary.path)
+        p.arguments = ["serve"]
+        p.environment = node.processEnvironment
+        let log = "\(node.dataDir)-refused.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: log)
+        p.standardError = FileHandle(forWritingAtPath: log)
+        try ProcessSpawn.locked { try p.run() }
+        for _ in 0..<(seconds * 10) where p.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            return (-1, "still running after \(seconds) s")
+        }
+        return (p.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+}
+
+actor Phase {
+    private(set) var done = false
+    func finish() { done = true }
+}
