@@ -376,6 +376,10 @@ private struct SampleRun {
             case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional,
                  .endedSupportMeasure, .motorcycle:
                 birth = date(todayDay - rng.int(30 * 365...60 * 365))
+            // Restricted or gone: adults with a tax record in every year, which the counter looks up (a child drawn
+            // at random would have none).
+            case .supportMeasure, .issuanceStop, .counterOnly, .movedOut, .deceased, .movedInToday:
+                birth = date(todayDay - rng.int(20 * 365...80 * 365))
             case .nonTaxed: birth = date(todayDay - rng.int(70 * 365...85 * 365))
             default: birth = date(todayDay - rng.int(0...95 * 365))
             }
