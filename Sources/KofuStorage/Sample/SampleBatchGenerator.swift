@@ -207,8 +207,8 @@ public struct SampleBatchGenerator: Sendable {
             let noVehicle = SampleDemoOutcome.refused(.noVehicle)
             // A resident taxed on a salary, without a vehicle: 非課税証明書 is for the non-taxed only.
             let taxedWithoutVehicle = KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: noVehicle)
-            // Non-taxed with nothing levied: no 納税証明書 to issue (課税なし certificates are not issued at the kiosk).
-            let nonTaxedNothingLevied = KindAnswers(taxPayment: notAssessed, incomeTaxation: ok, nonTaxation: ok, vehicleInspection: noVehicle)
+            // Non-taxed with nothing levied: a 「課税なし」 納税証明書 (issuance.no_levies defaults to issue).
+            let nonTaxedNothingLevied = KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: ok, vehicleInspection: noVehicle)
             switch self {
             case .ordinary, .manyInstallments:
                 return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: ok))]
@@ -438,7 +438,9 @@ private struct SampleRun {
             let hasFixedAsset = persona == .manyInstallments || persona == .ordinary || (persona == nil && rng.chance(10))
             let hasVehicle = persona == .ordinary || persona == .vehicleUnpaid || persona == .vehicleProvisional
                 || persona == .manyInstallments || (persona == nil && adult && rng.chance(15))
-            let vehicleClass = rng.pick(SampleData.vehicleClasses)
+            let picked = rng.pick(SampleData.vehicleClasses)
+            // A demo card's vehicle has 車検 (軽四輪): a 継続検査用 certificate exists only for such vehicles.
+            let vehicleClass = persona == nil ? picked : SampleData.vehicleClasses[0]
             let plate = "\(place.plateRegion) \(rng.int(480...589)) \(rng.pick(SampleData.kanaForPlates)) \(rng.int(1...99))-\(rng.int(10...99))"
             let chassis = "HA\(rng.int(10...99))S-\(rng.int(100_000...999_999))"
             if let persona, persona.isListed {
