@@ -165,9 +165,12 @@ public struct IssuanceService: Sendable {
         let numbers = try await ledger.begin(new, numberYear: today.year, at: now)
         do {
             try Task.checkCancellation()
+            let point = issuancePoint(new)
+            let asOf = try await dataAsOf(kind)
             let certificates = numbers.map { number in
                 Certificate(number: number, issueDate: today, fiscalYear: context.request.fiscalYear, person: context.person!,
-                            municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy)
+                            municipality: municipality, body: body(for: context, today: today), feeYen: feePerCopy,
+                            issuedAt: point, dataAsOf: asOf)
             }
             // The seal signs the page count, so it is computed before the one render and checked after it.
             let signedAt = clock.now()
@@ -206,6 +209,21 @@ public struct IssuanceService: Sendable {
             if DatabaseError.isUnavailability(error) { throw DatabaseError.unavailable }
             throw KioskError.internalFailure
         }
+    }
+
+    /// Where the certificate is handed over, as printed on it: the kiosk's store and terminal (the request's
+    /// `terminal`), or the counter (窓口, reprints included).
+    func issuancePoint(_ new: NewIssuance) -> IssuancePoint {
+        new.channel == .kiosk ? .kiosk(terminal: new.terminal) : .counter
+    }
+
+    /// The day (Japan time) the batch in force for `kind`'s own data was extracted (levies, assessments or
+    /// vehicles; the oldest when there are several), printed as 「…現在」. Read from the shared freshness
+    /// cache, not with a query per issuance; nil when that data was never loaded.
+    func dataAsOf(_ kind: CertificateKind) async throws -> LocalDate? {
+        let sets = Set(EligibilityPolicy.dataSets(for: kind)).subtracting(EligibilityPolicy.personDataSets)
+        let extracted = try await loadedData.freshness().filter { sets.contains($0.dataSet) }.map(\.extractedAt).min()
+        return extracted.map(JapanTime.localDate)
     }
 
     /// The fee of one copy; each copy prints its own fee and the ledger records fee × copies.
@@ -471,6 +489,10 @@ public enum ContentDigest {
         var c = certificate
         c.number = CertificateNumber("-")
         c.issueDate = LocalDate(year: 2000, month: 1, day: 1)!
+        // Where and from which batch it was issued is not its content: a kiosk certificate reprinted at the
+        // counter from a later batch with the same data says the same.
+        c.issuedAt = .counter
+        c.dataAsOf = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return SHA256.hex(Array((try? encoder.encode(c)) ?? Data()))

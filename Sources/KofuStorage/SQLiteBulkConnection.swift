@@ -211,10 +211,9 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     static func rowsPerStatement(_ table: TaxDataTable) -> Int { max(1, 500 / table.columns.count) }
 
     private func preparedInsert(_ table: TaxDataTable, rows: Int) throws -> OpaquePointer {
-        // The width too: linkage formats 1 and 2 write different columns of tax_assessments.
-        let width = table.columns.count
-        let key = "\(table.name)/\(width)/\(rows)"
+        let key = "\(table.name)/\(rows)"
         if let statement = inserts[key] { return statement }
+        let width = table.columns.count
         let tuples = (0..<rows).map { r in
             "(" + (1...width).map { "?\(r * width + $0)" }.joined(separator: ", ") + ")"
         }

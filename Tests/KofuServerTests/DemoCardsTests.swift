@@ -21,7 +21,7 @@ import Testing
             let latest = Set(card.expectations.filter { $0.fiscalYear == h.latestYear }.map(\.kind))
             #expect(latest == Set(CertificateKind.allCases), "\(card.caseName) lists \(latest.map(\.rawValue).sorted()) for \(h.latestYear)")
         }
-        #expect(cards.count == 22)
+        #expect(cards.count == 23)
 
         try await h.withLiveServer { client, _ in
             var asked = 0

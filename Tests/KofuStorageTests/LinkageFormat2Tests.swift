@@ -177,8 +177,8 @@ struct LinkageFormat2Tests {
                 try F.rewriteManifest(dir, fields: fields)
                 return dir
             }
-            // Format 1 (no format_version), then 2, then 1 again (format_version: 1): on SQLite the import's
-            // connection keeps its prepared INSERTs, which differ in width between the formats.
+            // Format 1 (no format_version), then 2, then 1 again (format_version: 1): each replaces the data set
+            // whole, the new columns included.
             let first = try format1("20261120-01", day: 20, explicit: false)
             defer { F.remove(first) }
             _ = try await importer(t.database).importBatch(at: first)

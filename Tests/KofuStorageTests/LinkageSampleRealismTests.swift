@@ -156,6 +156,10 @@ struct LinkageSampleRealismTests {
             #expect(untouched, "\(notYetDue.map { "\($0.installment) \($0.paid) \(String(describing: $0.paidDate))" })")
             let family = try await store.assessment(for: try person("ordinary"), year: latest)?.dependentsBreakdown
             #expect(family == DependentsBreakdown(spouse: 1, specified: 1, minor: 1))
+            // The restricted and the gone are adults with a tax record, which the counter looks up.
+            for name in ["support_measure", "issuance_stop", "counter_only", "moved_out", "deceased", "moved_in_today"] {
+                #expect(try await store.assessment(for: try person(name), year: latest) != nil, "\(name)")
+            }
             // No levies at all in the year: the 「課税なし」 納税証明書.
             #expect(try await store.levies(for: try person("non_taxed"), year: latest).isEmpty)
             // A 軽四輪 (車検) and a 125–250cc 二輪 (no 車検).

@@ -117,8 +117,8 @@ struct SampleBatchGeneratorTests {
         }
         // The three promises issue 11 item 18 found false, now stated as the server answers.
         #expect(answers("ordinary")[.nonTaxation] == .refused(.notAssessed))
-        #expect(answers("birthday_2019_04_30")[.taxPayment] == .refused(.notAssessed))
-        #expect(answers("non_taxed")[.taxPayment] == .refused(.notAssessed))
+        #expect(answers("birthday_2019_04_30")[.taxPayment] == .issued)
+        #expect(answers("non_taxed")[.taxPayment] == .issued)
         #expect(answers("non_taxed")[.nonTaxation] == .issued)
         #expect(answers("unpaid_past_due", 2025)[.taxPayment] == .refused(.unpaidTax))
         #expect(answers("unpaid_past_due")[.taxPayment] == .issued)
@@ -141,7 +141,7 @@ struct SampleBatchGeneratorTests {
 
         // Markdown: one row per card and year, the kinds by their Japanese names.
         let md = try String(contentsOfFile: dir + "/demo-cards.md", encoding: .utf8)
-        #expect(md.contains("| case | card_serial | 年度 | 納税証明書 | 所得・課税証明書 | 非課税証明書 | 軽自動車税(種別割)納税証明書(継続検査用) | vehicle_plate |"))
+        #expect(md.contains("| case | card_serial | 年度 | 納税証明書 | 所得・課税証明書 | 非課税証明書 | 軽自動車税（種別割）納税証明書（継続検査用） | vehicle_plate |"))
         let serial = summary.demoCards.first { $0.caseName == "ordinary" }!.cardSerial
         let plate = try #require(vehicle["vehicle_plate"] as? String)
         #expect(md.contains("| ordinary | `\(serial)` | 2026 (令和8年度) | 交付 | 交付 | 拒否 NOT_ASSESSED | 交付 | `\(plate)` |"))

@@ -210,8 +210,8 @@ public struct SampleBatchGenerator: Sendable {
             let noVehicle = SampleDemoOutcome.refused(.noVehicle)
             // A resident taxed on a salary, without a vehicle: 非課税証明書 is for the non-taxed only.
             let taxedWithoutVehicle = KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: noVehicle)
-            // Non-taxed with nothing levied: no 納税証明書 to issue (課税なし certificates are not issued at the kiosk).
-            let nonTaxedNothingLevied = KindAnswers(taxPayment: notAssessed, incomeTaxation: ok, nonTaxation: ok, vehicleInspection: noVehicle)
+            // Non-taxed with nothing levied: a 「課税なし」 納税証明書 (issuance.no_levies defaults to issue).
+            let nonTaxedNothingLevied = KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: ok, vehicleInspection: noVehicle)
             switch self {
             case .ordinary, .manyInstallments:
                 return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: ok))]
@@ -376,6 +376,10 @@ private struct SampleRun {
             case .ordinary, .manyInstallments, .unpaidPastDue, .provisionalPayment, .vehicleUnpaid, .vehicleProvisional,
                  .endedSupportMeasure, .motorcycle:
                 birth = date(todayDay - rng.int(30 * 365...60 * 365))
+            // Restricted or gone: adults with a tax record in every year, which the counter looks up (a child drawn
+            // at random would have none).
+            case .supportMeasure, .issuanceStop, .counterOnly, .movedOut, .deceased, .movedInToday:
+                birth = date(todayDay - rng.int(20 * 365...80 * 365))
             case .nonTaxed: birth = date(todayDay - rng.int(70 * 365...85 * 365))
             default: birth = date(todayDay - rng.int(0...95 * 365))
             }
