@@ -123,6 +123,7 @@ struct SealKeyWatcher: Service {
     let logger: Logger
 
     func run() async throws {
+        reportIgnoredEntries()
         let hangups = SignalStream(signal: SIGHUP)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -147,9 +148,19 @@ struct SealKeyWatcher: Service {
         do {
             if let id = try keys.reloadIfChanged() {
                 logger.notice("seal keys reloaded", metadata: ["signing_key_id": "\(id)"])
+                reportIgnoredEntries()
             }
         } catch {
             logger.error("new seal key files not taken; still signing with the previous key", metadata: ["reason": "\(error)"])
+        }
+    }
+}
+
+extension SealKeyWatcher {
+    /// Keyring entries skipped by the forward-compatible rules (docs/seal.md §5.2) are named once per load.
+    func reportIgnoredEntries() {
+        for entry in keys.keyring.ignored {
+            logger.warning("keyring entry ignored", metadata: ["entry": "\(entry)"])
         }
     }
 }

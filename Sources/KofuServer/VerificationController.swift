@@ -86,6 +86,9 @@ struct VerificationController: Sendable {
                   registered.payloadDigest == payloadDigest else {
                 return VerifyResult(status: .contentMismatch, offline: v.outcome, payload: nil, keyID: keyID, standing: standing)
             }
+        } else if standing.seal != nil {
+            // A KF1 seal for a number that was issued with a KF2 seal can only be a downgrade.
+            return VerifyResult(status: .contentMismatch, offline: v.outcome, payload: nil, keyID: keyID, standing: standing)
         }
         let status: VerifyStatus
         switch standing.numberStatus {

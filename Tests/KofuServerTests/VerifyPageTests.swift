@@ -121,6 +121,15 @@ import Testing
             let forgedHTML = try await Self.page(client, forged2)
             #expect(forgedHTML.contains("記録と不一致") && !forgedHTML.contains("偽造 太郎"))
 
+            // A KF1 seal (the old format, still accepted offline) for a number issued with KF2: a downgrade.
+            let downgrade = try leaked.seal(payload: SealPayload(version: 1, municipalityCode: forged.municipalityCode,
+                                                                 keyID: forged.keyID, certificateNumber: first.number,
+                                                                 fiscalYear: forged.fiscalYear, issueDate: forged.issueDate,
+                                                                 name: forged.name, birthDate: forged.birthDate,
+                                                                 figures: .incomeTaxation(totalIncome: 1, totalTax: 0)))
+            #expect(downgrade.hasPrefix("KF1:"))
+            #expect(try await Self.api(client, downgrade)["status"] as? String == "content_mismatch")
+
             // Malformed.
             let bad = try await Self.api(client, "KF2:NOT A SEAL")
             #expect(bad["status"] as? String == "malformed" && bad["certificate"] == nil)
