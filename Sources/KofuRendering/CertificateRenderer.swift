@@ -22,10 +22,18 @@ public final class CertificateRenderer: Sendable {
     private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
+    /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
+    let groundMode: GroundMode
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
-    public init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
+    public convenience init(templatesDirectory: String, fontPath: String, sealImagePath: String) throws {
+        try self.init(templatesDirectory: templatesDirectory, fontPath: fontPath, sealImagePath: sealImagePath,
+                      groundMode: .normal)
+    }
+
+    init(templatesDirectory: String, fontPath: String, sealImagePath: String, groundMode: GroundMode) throws {
+        self.groundMode = groundMode
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
         let coverage = glyphs.coverage
@@ -63,7 +71,7 @@ public final class CertificateRenderer: Sendable {
             for document in documents {
                 let page = CertificatePage(template: templates[document.certificate.kind], certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
-                                           seal: (sealSurface, seal.width, seal.ink))
+                                           seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode)
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
