@@ -36,6 +36,7 @@ struct GroundTests {
         let insideCount = inside.filter { $0 }.count, outsideCount = outside.filter { $0 }.count
         #expect(insideCount > 50_000 && outsideCount > 50_000, "word and ground both in the strip: \(insideCount), \(outsideCount)")
         let inkIn = page.meanInk(where: inside), inkOut = page.meanInk(where: outside)
+        print("地紋 \(kind.rawValue): ink inside the word \(inkIn), outside \(inkOut)")
         #expect(inkOut > 0.02, "the ground is printed at all (\(inkOut))")
         #expect(abs(inkIn / inkOut - 1) <= 0.10, "ink inside \(inkIn), outside \(inkOut)")
     }
@@ -48,6 +49,7 @@ struct GroundTests {
         let copy = page.blurred(sigma: Self.sigma)
         let darkIn = copy.darkFraction(where: inside, threshold: Self.threshold)
         let darkOut = copy.darkFraction(where: outside, threshold: Self.threshold)
+        print("地紋 \(kind.rawValue), simulated copy: dark inside the word \(darkIn), outside \(darkOut)")
         #expect(darkIn >= 0.01, "the word's coarse dots survive the copy (\(darkIn))")
         #expect(darkIn >= 3 * darkOut, "dark inside \(darkIn), outside \(darkOut)")
     }
