@@ -10,25 +10,34 @@ struct CertificatePage {
     let canvas: PDFCanvas
     let coverage: Set<UInt32>
     let seal: (surface: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double))
+    var groundMode: GroundMode = .normal
 
     /// Draws every page and returns how many there were.
+    ///
+    /// Each page is drawn in reading order (top to bottom, left to right, a heading with the grid under it), each
+    /// element inside a structure tag, so text extraction and screen readers get 番号, title, 住所, 氏名, … in the
+    /// order a person reads them. The ground, frame, 公印 and QR are decoration and carry no tag.
     func draw() throws -> Int {
         try checkPrintable()
-        let rows = template.table.map { FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: $0.subtotalLabel) } ?? []
-        let perPage = template.table?.rowsPerPage ?? 1
-        let pageCount = template.table == nil ? 1 : max(1, (rows.count + perPage - 1) / perPage)
-        for page in 1...pageCount {
+        let pages: [[TableRow]] = template.table.map { table in
+            Self.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel), table: table)
+        } ?? [[]]
+        let pageCount = pages.count
+        for (index, pageRows) in pages.enumerated() {
+            let page = index + 1
             if let ground = template.ground { try drawGround(ground, page: page, of: pageCount) }
             if template.frame { drawFrame() }
-            for element in template.texts where element.pages.includes(page: page, of: pageCount) {
-                try drawText(element, page: page, of: pageCount)
-            }
-            for grid in template.grids where grid.pages.includes(page: page, of: pageCount) {
-                try drawGrid(grid, page: page, of: pageCount)
-            }
-            if let table = template.table {
-                let start = (page - 1) * perPage
-                try drawTable(table, rows: Array(rows[min(start, rows.count)..<min(start + perPage, rows.count)]))
+            var tableEnd: Double?
+            for block in blocks(page: page, of: pageCount) {
+                switch block {
+                case .text(let e):
+                    try drawText(e, page: page, of: pageCount, tableEnd: tableEnd)
+                case .grid(let g, let caption):
+                    if let caption { try drawText(caption, page: page, of: pageCount, tableEnd: nil) }
+                    try drawGrid(g, page: page, of: pageCount)
+                case .table(let t):
+                    tableEnd = try drawTable(t, rows: pageRows, isLastPage: page == pageCount)
+                }
             }
             if template.seal.pages.includes(page: page, of: pageCount) {
                 canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
@@ -39,6 +48,59 @@ struct CertificatePage {
             canvas.showPage()
         }
         return pageCount
+    }
+
+    /// Splits the table's rows over pages. Every page but the last may fill down to `bottomNotLast` (it has no
+    /// closing statement, mayor or 公印); the last stops at `bottom`. A 計 line is never the first row of a
+    /// page: the installment above it moves along with it.
+    static func paginate(_ rows: [TableRow], table: TableElement) -> [[TableRow]] {
+        let lastCapacity = table.rows(above: table.bottom)
+        let capacity = table.rows(above: table.bottomNotLast)
+        var pages: [[TableRow]] = []
+        var start = 0
+        while rows.count - start > lastCapacity {
+            var take = min(capacity, rows.count - start - 1)
+            if take > 1, rows[start + take].isSubtotal { take -= 1 }
+            pages.append(Array(rows[start..<start + take]))
+            start += take
+        }
+        pages.append(Array(rows[start...]))
+        return pages
+    }
+
+    /// One page's elements in reading order.
+    private enum Block {
+        case text(TextElement)
+        /// A grid and the heading printed just above it (「所得の状況」), read together.
+        case grid(GridElement, caption: TextElement?)
+        case table(TableElement)
+    }
+
+    private func blocks(page: Int, of count: Int) -> [Block] {
+        let grids = template.grids.filter { $0.pages.includes(page: page, of: count) }
+        var captions: [Int: TextElement] = [:]
+        var keyed: [(y: Double, x: Double, order: Int, block: Block)] = []
+        for (i, e) in template.texts.enumerated() where e.pages.includes(page: page, of: count) {
+            if e.anchor == .tableEnd, let t = template.table {
+                // After the table, in their own order.
+                keyed.append((t.y + 0.001, e.x, i, .text(e)))
+                continue
+            }
+            if let g = grids.firstIndex(where: { abs($0.x - e.x) < 1 && $0.y - e.y >= 0 && $0.y - e.y < 8 }), captions[g] == nil {
+                captions[g] = e
+                continue
+            }
+            keyed.append((e.y, e.x, i, .text(e)))
+        }
+        for (i, g) in grids.enumerated() {
+            keyed.append((captions[i]?.y ?? g.y, g.x, 1000 + i, .grid(g, caption: captions[i])))
+        }
+        if let t = template.table { keyed.append((t.y, t.x, 2000, .table(t))) }
+        return keyed.sorted { a, b in
+            if a.y != b.y { return a.y < b.y }
+            if a.x != b.x { return a.x < b.x }
+            return a.order < b.order
+        }.map(\.block)
     }
 
     // MARK: Values
@@ -76,7 +138,11 @@ struct CertificatePage {
             case .literal(let s): out += s
             case .field(let name, let field):
                 let value: String = switch field {
-                case .certificate(let f): f(certificate)
+                case .certificate(let f):
+                    // A name is printed with an ideographic space between family and given name, as residents'
+                    // names are; a mayor configured as "吉住 健一" would otherwise print a narrow gap.
+                    name == "municipality.mayor_name" ? f(certificate).replacingOccurrences(of: " ", with: "\u{3000}")
+                        : f(certificate)
                 case .page(.number): String(page)
                 case .page(.count): String(count)
                 case .row(let f): row.map(f) ?? ""
@@ -90,80 +156,115 @@ struct CertificatePage {
 
     // MARK: Elements
 
-    private func drawText(_ e: TextElement, page: Int, of count: Int) throws {
+    private func drawText(_ e: TextElement, page: Int, of count: Int, tableEnd: Double?) throws {
         let s = try resolve(e.text, page: page, of: count)
-        canvas.setColor(0, 0, 0)
-        guard let width = e.width else {
-            canvas.text(s, x: e.x, y: e.y, points: e.size, align: e.align, letterSpacing: e.letterSpacing)
-            return
-        }
-        let step = PDFCanvas.mm(points: e.size) * e.lineHeight
-        for (i, line) in canvas.wrap(s, width: width, points: e.size).enumerated() {
-            canvas.text(line, x: e.x, y: e.y + Double(i) * step, points: e.size, align: e.align, maxWidth: width)
+        guard !s.isEmpty else { return }
+        let y = e.anchor == .tableEnd ? (tableEnd ?? template.table?.bottom ?? 0) + e.y : e.y
+        // The largest text on the page is its title.
+        canvas.tagged(e.size >= 16 ? "H1" : "P") {
+            canvas.setColor(0, 0, 0)
+            guard let width = e.width else {
+                canvas.text(s, x: e.x, y: y, points: e.size, align: e.align, letterSpacing: e.letterSpacing)
+                return
+            }
+            let step = PDFCanvas.mm(points: e.size) * e.lineHeight
+            for (i, line) in canvas.wrap(s, width: width, points: e.size).enumerated() {
+                canvas.text(line, x: e.x, y: y + Double(i) * step, points: e.size, align: e.align, maxWidth: width)
+            }
         }
     }
 
+    /// The label column is a translucent tint (see `PDFCanvas.tint`), so the 地紋 shows through it.
     private func drawGrid(_ g: GridElement, page: Int, of count: Int) throws {
         let height = g.rowHeight * Double(g.rows.count)
-        canvas.rect(g.x, g.y, g.labelWidth, height, fill: (0.93, 0.93, 0.93))
+        canvas.tint(g.x, g.y, g.labelWidth, height, shade: 0.07)
         let sizeMM = PDFCanvas.mm(points: g.size)
-        for (i, row) in g.rows.enumerated() {
-            let top = g.y + Double(i) * g.rowHeight
-            let baseline = top + g.rowHeight / 2 + sizeMM * 0.36
-            canvas.setColor(0, 0, 0)
-            let label = try resolve(row.label, page: page, of: count)
-            canvas.text(label, x: g.x + g.labelWidth / 2, y: baseline, points: g.size, align: .center, maxWidth: g.labelWidth - 2)
-            let value = try resolve(row.value, page: page, of: count)
-            let valueWidth = g.width - g.labelWidth - 4
-            let vx: Double = switch g.valueAlign {
-            case .left: g.x + g.labelWidth + 2
-            case .center: g.x + g.labelWidth + 2 + valueWidth / 2
-            case .right: g.x + g.width - 2
+        try canvas.tagged("Table") {
+            for (i, row) in g.rows.enumerated() {
+                let top = g.y + Double(i) * g.rowHeight
+                let baseline = top + g.rowHeight / 2 + sizeMM * 0.36
+                canvas.beginTag("TR")
+                canvas.setColor(0, 0, 0)
+                let label = try resolve(row.label, page: page, of: count)
+                canvas.tagged("TH") {
+                    canvas.text(label, x: g.x + g.labelWidth / 2, y: baseline, points: g.size, align: .center,
+                                maxWidth: g.labelWidth - 2)
+                }
+                let value = try resolve(row.value, page: page, of: count)
+                let valueWidth = g.width - g.labelWidth - 4
+                let vx: Double = switch g.valueAlign {
+                case .left: g.x + g.labelWidth + 2
+                case .center: g.x + g.labelWidth + 2 + valueWidth / 2
+                case .right: g.x + g.width - 2
+                }
+                canvas.tagged("TD") {
+                    canvas.text(value, x: vx, y: baseline, points: g.size, align: g.valueAlign, maxWidth: valueWidth)
+                }
+                canvas.endTag("TR")
+                if i > 0 { canvas.line(g.x, top, g.x + g.width, top, points: 0.4) }
             }
-            canvas.text(value, x: vx, y: baseline, points: g.size, align: g.valueAlign, maxWidth: valueWidth)
-            if i > 0 { canvas.line(g.x, top, g.x + g.width, top, points: 0.4) }
         }
         canvas.line(g.x + g.labelWidth, g.y, g.x + g.labelWidth, g.y + height, points: 0.4)
         canvas.rect(g.x, g.y, g.width, height, stroke: 0.8)
     }
 
-    private func drawTable(_ t: TableElement, rows: [TableRow]) throws {
+    /// Draws the page's rows and returns the y of the table's bottom edge (where anchored texts are measured
+    /// from). On the last page the end mark (「以下余白」) follows directly under the last row.
+    private func drawTable(_ t: TableElement, rows: [TableRow], isLastPage: Bool) throws -> Double {
         let sizeMM = PDFCanvas.mm(points: t.size)
         let height = t.headerHeight + t.rowHeight * Double(rows.count)
-        canvas.rect(t.x, t.y, t.width, t.headerHeight, fill: (0.93, 0.93, 0.93))
-        var x = t.x
-        canvas.setColor(0, 0, 0)
-        for c in t.columns {
-            canvas.text(c.header, x: x + c.width / 2, y: t.y + t.headerHeight / 2 + sizeMM * 0.36, points: t.size,
-                        align: .center, maxWidth: c.width - 2)
-            x += c.width
-        }
-        for (i, pageRow) in rows.enumerated() {
-            var row = pageRow
-            if i == 0 && row.taxItem.isEmpty { row.taxItem = row.itemName }
-            let top = t.y + t.headerHeight + Double(i) * t.rowHeight
-            if row.isSubtotal { canvas.rect(t.x, top, t.width, t.rowHeight, fill: (0.96, 0.96, 0.96)) }
+        canvas.tint(t.x, t.y, t.width, t.headerHeight, shade: 0.07)
+        try canvas.tagged("Table") {
+            var x = t.x
             canvas.setColor(0, 0, 0)
-            let baseline = top + t.rowHeight / 2 + sizeMM * 0.36
-            var cx = t.x
+            canvas.beginTag("TR")
             for c in t.columns {
-                let value = try resolve(c.value, page: 0, of: 0, row: row)
-                let tx: Double = switch c.align {
-                case .left: cx + 1.2
-                case .center: cx + c.width / 2
-                case .right: cx + c.width - 1.2
+                canvas.tagged("TH") {
+                    canvas.text(c.header, x: x + c.width / 2, y: t.y + t.headerHeight / 2 + sizeMM * 0.36, points: t.size,
+                                align: .center, maxWidth: c.width - 2)
                 }
-                canvas.text(value, x: tx, y: baseline, points: t.size, align: c.align, maxWidth: c.width - 2.4)
-                cx += c.width
+                x += c.width
             }
-            canvas.line(t.x, top, t.x + t.width, top, points: row.isSubtotal || i == 0 ? 0.6 : 0.25)
+            canvas.endTag("TR")
+            for (i, pageRow) in rows.enumerated() {
+                var row = pageRow
+                if i == 0 && row.taxItem.isEmpty { row.taxItem = row.itemName }
+                let top = t.y + t.headerHeight + Double(i) * t.rowHeight
+                if row.isSubtotal { canvas.tint(t.x, top, t.width, t.rowHeight, shade: 0.04) }
+                canvas.setColor(0, 0, 0)
+                let baseline = top + t.rowHeight / 2 + sizeMM * 0.36
+                var cx = t.x
+                canvas.beginTag("TR")
+                for c in t.columns {
+                    let value = try resolve(c.value, page: 0, of: 0, row: row)
+                    let tx: Double = switch c.align {
+                    case .left: cx + 1.2
+                    case .center: cx + c.width / 2
+                    case .right: cx + c.width - 1.2
+                    }
+                    canvas.tagged("TD") {
+                        canvas.text(value, x: tx, y: baseline, points: t.size, align: c.align, maxWidth: c.width - 2.4)
+                    }
+                    cx += c.width
+                }
+                canvas.endTag("TR")
+                canvas.line(t.x, top, t.x + t.width, top, points: row.isSubtotal || i == 0 ? 0.6 : 0.25)
+            }
         }
-        x = t.x
+        var x = t.x
         for c in t.columns.dropLast() {
             x += c.width
             canvas.line(x, t.y, x, t.y + height, points: 0.4)
         }
         canvas.rect(t.x, t.y, t.width, height, stroke: 0.8)
+        let end = t.y + height
+        if isLastPage, let mark = t.endMark {
+            canvas.tagged("P") {
+                canvas.setColor(0, 0, 0)
+                canvas.text(mark, x: t.x + 1.2, y: end + t.rowHeight / 2 + sizeMM * 0.36 + 0.6, points: t.size)
+            }
+        }
+        return end
     }
 
     private func drawFrame() {
@@ -171,35 +272,15 @@ struct CertificatePage {
         canvas.rect(9.2, 9.2, pageWidthMM - 18.4, pageHeightMM - 18.4, stroke: 0.3)
     }
 
-    /// 地紋: fine dots over the whole page, and inside the outline of the warning word (「複写」) coarser dots of
-    /// the same average tone. On the original the word is barely visible; a copier drops the fine dots and keeps
-    /// the coarse ones, so the word stands out on a copy. The microtext lines run along the top and bottom.
+    /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, then the
+    /// microtext lines along the top and bottom. Drawn first, under everything, and untagged (decoration).
     private func drawGround(_ g: GroundElement, page: Int, of count: Int) throws {
         let cr = canvas.cr
-        let tint = (g.gray - 0.06, g.gray - 0.01, min(1, g.gray + 0.06))
-        let fine = dotPattern(pitch: 0.5, radius: 0.09, tint: tint)
-        let coarse = dotPattern(pitch: 1.0, radius: 0.18, tint: tint, paper: true)
-        defer { cairo_pattern_destroy(fine); cairo_pattern_destroy(coarse) }
-
         cairo_save(cr)
-        cairo_rectangle(cr, 10, 10, pageWidthMM - 20, pageHeightMM - 20)
-        cairo_clip(cr)
-        cairo_set_source(cr, fine)
-        cairo_paint(cr)
-        // The word, twice diagonally over the page, as glyphs filled with the coarse dots on white: a few text
-        // operators in the PDF rather than the outlines as a clipping path (10 KB of coordinates per page).
-        canvas.setFont(points: g.warningSize)
-        let wordWidth = canvas.width(of: g.warning)
-        let sizeMM = PDFCanvas.mm(points: g.warningSize)
-        // Both copies in one call (one pattern resource): in the frame rotated about the page origin, a centre
-        // (x, y) of the page lies at R(+angle)·(x, y).
-        let angle = -Double.pi / 7
-        cairo_set_source(cr, coarse)
-        cairo_rotate(cr, angle)
-        let origins = [(pageWidthMM / 2, 95.0), (pageWidthMM / 2, 215.0)].map { x, y in
-            (x * cos(angle) + y * sin(angle) - wordWidth / 2, -x * sin(angle) + y * cos(angle) + sizeMM * 0.36)
-        }
-        canvas.glyphsOnly(g.warning, at: origins)
+        // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
+        cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
+        cairo_set_source(cr, canvas.groundPattern(g, mode: groundMode))
+        cairo_fill(cr)
         cairo_restore(cr)
 
         if !g.microtext.isEmpty {
@@ -212,26 +293,5 @@ struct CertificatePage {
             canvas.repeatedText(unit, count: units, x: pageWidthMM / 2 - unitWidth * Double(units) / 2,
                                 baselines: [12.2, pageHeightMM - 11.2], points: g.microtextSize)
         }
-    }
-
-    /// A repeating tile with one dot, as a vector pattern (PDF tiling pattern).
-    /// With `paper`, the tile is white around the dot, so the pattern hides what lies under it.
-    private func dotPattern(pitch: Double, radius: Double, tint: (Double, Double, Double),
-                            paper: Bool = false) -> OpaquePointer {
-        var extents = cairo_rectangle_t(x: 0, y: 0, width: pitch, height: pitch)
-        let tile = cairo_recording_surface_create(paper ? CAIRO_CONTENT_COLOR : CAIRO_CONTENT_COLOR_ALPHA, &extents)
-        let tcr = cairo_create(tile)
-        if paper {
-            cairo_set_source_rgb(tcr, 1, 1, 1)
-            cairo_paint(tcr)
-        }
-        cairo_set_source_rgb(tcr, tint.0, tint.1, tint.2)
-        cairo_arc(tcr, pitch / 2, pitch / 2, radius, 0, 2 * Double.pi)
-        cairo_fill(tcr)
-        cairo_destroy(tcr)
-        let pattern = cairo_pattern_create_for_surface(tile)!
-        cairo_surface_destroy(tile)
-        cairo_pattern_set_extend(pattern, CAIRO_EXTEND_REPEAT)
-        return pattern
     }
 }

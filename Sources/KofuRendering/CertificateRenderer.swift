@@ -22,12 +22,21 @@ public final class CertificateRenderer: Sendable {
     private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
+    /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
+    let groundMode: GroundMode
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
     ///
     /// The municipality's wording is read from `wordingPath`, by default `wording.yaml` in the templates directory.
-    public init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil) throws {
+    public convenience init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil) throws {
+        try self.init(templatesDirectory: templatesDirectory, fontPath: fontPath, sealImagePath: sealImagePath,
+                      wordingPath: wordingPath, groundMode: .normal)
+    }
+
+    init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil,
+         groundMode: GroundMode) throws {
+        self.groundMode = groundMode
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
         let coverage = glyphs.coverage
@@ -68,7 +77,7 @@ public final class CertificateRenderer: Sendable {
                 let page = CertificatePage(template: templates[document.certificate.kind].specialized(for: document.certificate),
                                            certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
-                                           seal: (sealSurface, seal.width, seal.ink))
+                                           seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode)
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)

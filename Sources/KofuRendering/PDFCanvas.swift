@@ -14,9 +14,12 @@ final class PDFCanvas {
     private let surface: OpaquePointer
     let cr: OpaquePointer
     private let font: FontInstance
-    private let glyphs: GlyphMap
+    let glyphs: GlyphMap
     /// The current font size in millimetres (user space), as last given to cairo.
     private var fontSizeMM = 1.0
+    /// The 地紋 pattern of each ground drawn in this document, built on first use: cairo then writes its
+    /// outlines and dot cells once per document, however many pages and certificates use it.
+    private var groundPatterns: [String: OpaquePointer] = [:]
 
     static let pointsPerMM = 72.0 / 25.4
 
@@ -51,6 +54,7 @@ final class PDFCanvas {
     }
 
     deinit {
+        for pattern in groundPatterns.values { cairo_pattern_destroy(pattern) }
         cairo_destroy(cr)
         cairo_surface_destroy(surface)
     }
@@ -68,7 +72,20 @@ final class PDFCanvas {
         cairo_surface_finish(surface)
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
-        return sink.bytes
+        do {
+            return try DocumentLanguage.set("ja", in: sink.bytes)
+        } catch DocumentLanguage.Failure.unrecognisedPDF(let problem) {
+            throw RenderError.cairo(status: "setting /Lang: \(problem)")
+        }
+    }
+
+    /// The ground pattern for `g` in this document (see `Ground`).
+    func groundPattern(_ g: GroundElement, mode: GroundMode) -> OpaquePointer {
+        let key = "\(g.warning)|\(g.warningSize)|\(g.gray)|\(mode)"
+        if let p = groundPatterns[key] { return p }
+        let p = Ground.pattern(canvas: self, warning: g.warning, points: g.warningSize, ink: g.gray, mode: mode)
+        groundPatterns[key] = p
+        return p
     }
 
     // MARK: Text
@@ -167,19 +184,19 @@ final class PDFCanvas {
         cairo_pattern_destroy(pattern)
     }
 
-    /// Shows the glyphs of `s` once from each of `origins`, in one call with the current source and no text
-    /// clusters (the warning word of the 地紋, filled with a pattern).
-    func glyphsOnly(_ s: String, at origins: [(x: Double, y: Double)]) {
+    /// Adds the outlines of `s` (baseline origin at x, y; `sizeMM` em) to the current path of `context`: the
+    /// 地紋's warning word, which must be shapes, never text a reader or extractor would pick up.
+    func glyphPath(_ s: String, x: Double, y: Double, sizeMM: Double, on context: OpaquePointer) {
         var glyphArray = [cairo_glyph_t]()
-        for origin in origins {
-            var cx = origin.x
-            for scalar in s.unicodeScalars {
-                let g = glyphs[scalar]
-                glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: origin.y))
-                cx += g.advance * fontSizeMM
-            }
+        var cx = x
+        for scalar in s.unicodeScalars {
+            let g = glyphs[scalar]
+            glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: y))
+            cx += g.advance * sizeMM
         }
-        cairo_show_glyphs(cr, glyphArray, Int32(glyphArray.count))
+        cairo_set_font_face(context, font.cairoFace)
+        cairo_set_font_size(context, sizeMM)
+        cairo_glyph_path(context, glyphArray, Int32(glyphArray.count))
     }
 
     /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a
@@ -222,6 +239,29 @@ final class PDFCanvas {
             cairo_stroke(cr)
         }
         cairo_new_path(cr)
+    }
+
+    /// Darkens a cell by `shade` (0–1) without hiding what lies under it: black at that opacity, so the 地紋
+    /// under a table header or a grid's label column stays visible (an opaque grey fill would blank it, and a
+    /// copy would show a hole in the ground exactly where the headings are).
+    func tint(_ x: Double, _ y: Double, _ w: Double, _ h: Double, shade: Double) {
+        cairo_rectangle(cr, x, y, w, h)
+        cairo_set_source_rgba(cr, 0, 0, 0, shade)
+        cairo_fill(cr)
+    }
+
+    // MARK: Structure (tagged PDF)
+
+    /// Opens a structure element (`P`, `H1`, `Table`, `TR`, `TH`, `TD`, `Document`, …) around what is drawn
+    /// until the matching `endTag`: the PDF's structure tree, which screen readers follow.
+    func beginTag(_ name: String) { cairo_tag_begin(cr, name, "") }
+    func endTag(_ name: String) { cairo_tag_end(cr, name) }
+
+    /// `body` inside the structure element `name`.
+    func tagged<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        beginTag(name)
+        defer { endTag(name) }
+        return try body()
     }
 
     func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, points: Double) {

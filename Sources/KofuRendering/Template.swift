@@ -47,6 +47,15 @@ struct TextElement: Sendable {
     var letterSpacing: Double
     /// Printed only when this holds for the certificate (`when:`; see Wording.swift).
     var when: Condition? = nil
+    /// With `.tableEnd`, `y` is measured from the bottom of the table as drawn on that page (the 合計 line
+    /// directly under the table, 「次頁に続く」 under a continued one), not from the top of the page.
+    var anchor: TextAnchor = .page
+}
+
+/// What a text element's `y` is measured from.
+enum TextAnchor: String, Sendable {
+    case page
+    case tableEnd = "table_end"
 }
 
 /// A label/value grid with ruled cells (宛名 block, income figures, vehicle details).
@@ -70,15 +79,21 @@ struct TableElement: Sendable {
     struct Column: Sendable { var header: String; var value: TextTemplate; var width: Double; var align: Alignment }
     var x: Double
     var y: Double
-    /// The lowest y a row may reach; rows beyond it go to the next page.
+    /// The lowest y a row may reach on the last page; rows beyond it go to the next page.
     var bottom: Double
+    /// The lowest y a row may reach on a page that continues (the closing statement, mayor and 公印 are on the
+    /// last page only, so the others have room for more rows). `bottom` when not set.
+    var bottomNotLast: Double
     var rowHeight: Double
     var headerHeight: Double
     var size: Double
     var columns: [Column]
     var subtotalLabel: String
+    /// Printed under the last row of the last page (「以下余白」), so nothing can be added after it.
+    var endMark: String?
     var width: Double { columns.reduce(0) { $0 + $1.width } }
-    var rowsPerPage: Int { max(1, Int(((bottom - y - headerHeight) / rowHeight).rounded(.down))) }
+    /// Rows that fit on a page above `limit`.
+    func rows(above limit: Double) -> Int { max(1, Int(((limit - y - headerHeight) / rowHeight + 1e-9).rounded(.down))) }
 }
 
 /// The 公印 image: its left edge, top, width (height follows the image's aspect ratio).
@@ -93,6 +108,7 @@ struct GroundElement: Sendable {
     var warningSize: Double
     var microtext: TextTemplate
     var microtextSize: Double
+    /// The dots' ink, as a grey level (0 black – 1 white): dark, so the coarse dots survive a copy.
     var gray: Double
 }
 

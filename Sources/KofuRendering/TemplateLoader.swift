@@ -51,7 +51,8 @@ struct TemplateLoader {
     // MARK: Elements
 
     private func textElement(_ node: Node) throws -> TextElement {
-        let m = try map(node, keys: ["text", "x", "y", "size", "align", "width", "line_height", "pages", "letter_spacing", "when"])
+        let m = try map(node, keys: ["text", "x", "y", "size", "align", "width", "line_height", "pages", "letter_spacing", "anchor",
+                                     "when"])
         let size = try number(m.required("size"), "size", in: 3...48)
         let el = TextElement(
             text: try text(m.required("text"), allowRow: false),
@@ -63,7 +64,12 @@ struct TemplateLoader {
             lineHeight: try m["line_height"].map { try number($0, "line_height", in: 1...3) } ?? 1.6,
             pages: try pages(m["pages"], default: .all),
             letterSpacing: try m["letter_spacing"].map { try number($0, "letter_spacing", in: 0...20) } ?? 0,
-            when: try m["when"].map(condition))
+            when: try m["when"].map(condition),
+            anchor: try m["anchor"].map { try choice($0, "anchor", TextAnchor.init(rawValue:)) } ?? .page)
+        if el.anchor == .tableEnd && kind != .taxPayment, let n = m["anchor"] {
+            throw TemplateError.badGeometry(file: file, line: line(n), column: column(n),
+                                            problem: "anchor table_end needs a table (納税証明書 only)")
+        }
         if let w = el.width {
             let left = el.align == .left ? el.x : el.align == .center ? el.x - w / 2 : el.x - w
             try requireOnPage(node, x: left, y: el.y, width: w, height: 0)
@@ -99,7 +105,8 @@ struct TemplateLoader {
     }
 
     private func tableElement(_ node: Node) throws -> TableElement {
-        let m = try map(node, keys: ["x", "y", "bottom", "row_height", "header_height", "size", "columns", "subtotal_label"])
+        let m = try map(node, keys: ["x", "y", "bottom", "bottom_not_last", "row_height", "header_height", "size", "columns",
+                                 "subtotal_label", "end_mark"])
         var columns: [TableElement.Column] = []
         for c in try sequence(m.required("columns")) {
             let cm = try map(c, keys: ["header", "value", "width", "align"])
@@ -113,19 +120,23 @@ struct TemplateLoader {
         let subtotalNode = m["subtotal_label"]
         let subtotal = try subtotalNode.map(string) ?? "計"
         if let n = subtotalNode { try checkPrintable(subtotal, at: n) }
+        let endMark = try m["end_mark"].map(string)
+        if let n = m["end_mark"], let endMark { try checkPrintable(endMark, at: n) }
+        let bottom = try coordinate(m.required("bottom"), "bottom", max: pageHeightMM)
         let t = TableElement(
             x: try coordinate(m.required("x"), "x", max: pageWidthMM),
             y: try coordinate(m.required("y"), "y", max: pageHeightMM),
-            bottom: try coordinate(m.required("bottom"), "bottom", max: pageHeightMM),
+            bottom: bottom,
+            bottomNotLast: try m["bottom_not_last"].map { try coordinate($0, "bottom_not_last", max: pageHeightMM) } ?? bottom,
             rowHeight: try length(m.required("row_height"), "row_height"),
             headerHeight: try length(m.required("header_height"), "header_height"),
             size: try number(m.required("size"), "size", in: 3...48),
-            columns: columns, subtotalLabel: subtotal)
-        guard t.bottom - t.y >= t.headerHeight + t.rowHeight else {
+            columns: columns, subtotalLabel: subtotal, endMark: endMark)
+        guard min(t.bottom, t.bottomNotLast) - t.y >= t.headerHeight + t.rowHeight else {
             throw TemplateError.badGeometry(file: file, line: line(node), column: column(node),
                                             problem: "bottom leaves no room for the header and one row")
         }
-        try requireOnPage(node, x: t.x, y: t.y, width: t.width, height: t.bottom - t.y)
+        try requireOnPage(node, x: t.x, y: t.y, width: t.width, height: max(t.bottom, t.bottomNotLast) - t.y)
         return t
     }
 
@@ -160,10 +171,10 @@ struct TemplateLoader {
         try checkPrintable(warning, at: warnNode)
         return GroundElement(
             warning: warning,
-            warningSize: try m["warning_size"].map { try number($0, "warning_size", in: 20...200) } ?? 90,
+            warningSize: try m["warning_size"].map { try number($0, "warning_size", in: 20...200) } ?? 48,
             microtext: try m["microtext"].map { try text($0, allowRow: false) } ?? TextTemplate(pieces: []),
             microtextSize: try m["microtext_size"].map { try number($0, "microtext_size", in: 0.8...3) } ?? 1.2,
-            gray: try m["gray"].map { try number($0, "gray", in: 0.5...0.97) } ?? 0.82)
+            gray: try m["gray"].map { try number($0, "gray", in: 0.15...0.45) } ?? 0.33)
     }
 
     // MARK: Placeholder text
