@@ -3,11 +3,12 @@ import Foundation
 import KofuDomain
 import KofuStorage
 
-/// `kofu sample --people N --out DIR`: writes a realistic linkage batch with every edge case, for demos and tests.
+/// `kofu sample --people N --out DIR`: writes a realistic linkage batch (format 2) with every edge case, for demos
+/// and tests.
 struct SampleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Write a sample linkage batch (fictional people) and demo-cards.md/.json listing a card per edge case.")
+        abstract: "Write a sample linkage batch (format 2, fictional people) and demo-cards.md/.json listing a card per edge case.")
 
     @Option(help: "How many people.")
     var people: Int = 1000

@@ -111,10 +111,11 @@ public struct SampleBatchSummary: Sendable, Codable, Hashable {
     public var totalRows: Int { rows.values.reduce(0, +) }
 }
 
-/// Writes a valid, realistic linkage batch (LINKAGE.md) for a fictional population: Japanese names and
-/// readings, addresses in the municipality, incomes and assessments, installments with due dates and
-/// payments, light vehicles, over `fiscalYears` years — and one person for each edge case of DOMAIN.md,
-/// listed with their card serial in `demo-cards.json` and `demo-cards.md`.
+/// Writes a valid, realistic linkage batch (LINKAGE.md, format 2: docs/storage.md) for a fictional population:
+/// Japanese names and readings, addresses in the municipality, incomes and assessments with their deductions,
+/// dependants and credits, installments with due dates and payments (特別徴収 June–May; no 固定資産税 in a 特別区),
+/// light vehicles, over `fiscalYears` years — and one person for each edge case of DOMAIN.md, listed with their
+/// card serial in `demo-cards.json` and `demo-cards.md`.
 ///
 /// The same parameters always give the same files. Rows are streamed to disk in key order, so a million
 /// people take seconds and little memory.
