@@ -232,9 +232,8 @@ public struct SampleBatchGenerator: Sendable {
                         (1, KindAnswers(taxPayment: .refused(.paymentUnconfirmed), incomeTaxation: ok, nonTaxation: notAssessed,
                                         vehicleInspection: noVehicle))]
             case .motorcycle:
-                // The kiosk answers as for any paid vehicle: no rule yet refuses a 継続検査用 certificate for a vehicle
-                // without 車検.
-                return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: ok))]
+                // A 継続検査用 certificate exists only for a vehicle with 車検: a 125–250cc 二輪 has none.
+                return [(0, taxedWithoutVehicle)]
             case .vehicleUnpaid:
                 return [(0, KindAnswers(taxPayment: ok, incomeTaxation: ok, nonTaxation: notAssessed, vehicleInspection: .refused(.unpaidTax)))]
             case .vehicleProvisional:
