@@ -198,7 +198,7 @@ public struct SampleBatchGenerator: Sendable {
             case .vehicleUnpaid: "light vehicle tax of the latest year unpaid: 継続検査用 refused"
             case .vehicleProvisional: "light vehicle tax paid, only provisional: 継続検査用 refused"
             case .nonResident: "住登外 (non_resident, on file for tax only, no card here)"
-            case .motorcycle: "taxed salary earner with a 125–250cc 二輪 (no 車検), its tax paid"
+            case .motorcycle: "taxed salary earner with a 125–250cc 二輪, its tax paid: 継続検査用 refused (no 車検)"
             }
         }
 
