@@ -11,6 +11,8 @@ struct CertificatePage {
     let coverage: Set<UInt32>
     let seal: (surface: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double))
     var groundMode: GroundMode = .normal
+    /// The outline of the ground's warning word, prepared by the renderer.
+    var groundWord: WordOutline?
 
     /// Draws every page and returns how many there were.
     ///
@@ -25,7 +27,7 @@ struct CertificatePage {
         let pageCount = pages.count
         for (index, pageRows) in pages.enumerated() {
             let page = index + 1
-            if let ground = template.ground { try drawGround(ground, page: page, of: pageCount) }
+            if let ground = template.ground, let word = groundWord { try drawGround(ground, word: word, page: page, of: pageCount) }
             if template.frame { drawFrame() }
             var tableEnd: Double?
             for block in blocks(page: page, of: pageCount) {
@@ -274,12 +276,12 @@ struct CertificatePage {
 
     /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, then the
     /// microtext lines along the top and bottom. Drawn first, under everything, and untagged (decoration).
-    private func drawGround(_ g: GroundElement, page: Int, of count: Int) throws {
+    private func drawGround(_ g: GroundElement, word: WordOutline, page: Int, of count: Int) throws {
         let cr = canvas.cr
         cairo_save(cr)
         // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
         cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
-        cairo_set_source(cr, canvas.groundPattern(g, mode: groundMode))
+        cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
         cairo_fill(cr)
         cairo_restore(cr)
 

@@ -22,6 +22,8 @@ public final class CertificateRenderer: Sendable {
     private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
+    /// The warning word of each template's 地紋, outlined once here ("word|size" → outline).
+    private let groundWords: [String: WordOutline]
     /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
     let groundMode: GroundMode
 
@@ -54,9 +56,20 @@ public final class CertificateRenderer: Sendable {
             let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) }, wording: wording)
             return try loader.load(yaml: yaml)
         }
-        templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
-                                nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
+        let templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
+                                    nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
+        self.templates = templates
+        groundWords = try fonts.withInstance { font in
+            var words: [String: WordOutline] = [:]
+            for kind in CertificateKind.allCases {
+                guard let g = templates[kind].ground else { continue }
+                words[Self.key(g)] = try WordOutline(g.warning, points: g.warningSize, font: font, glyphs: glyphs)
+            }
+            return words
+        }
     }
+
+    static func key(_ g: GroundElement) -> String { "\(g.warning)|\(g.warningSize)" }
 
     /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
     public func unprintableCharacters(in text: String) -> [Character] {
@@ -77,7 +90,8 @@ public final class CertificateRenderer: Sendable {
                 let page = CertificatePage(template: templates[document.certificate.kind].specialized(for: document.certificate),
                                            certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
-                                           seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode)
+                                           seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode,
+                                           groundWord: templates[document.certificate.kind].ground.flatMap { groundWords[Self.key($0)] })
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)

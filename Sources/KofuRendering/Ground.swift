@@ -14,10 +14,10 @@ enum GroundMode: Sendable { case normal, wordMask }
 ///   about the same fraction of the paper is inked). Blurred, their centres stay darker than the decision
 ///   level: the copy shows the word.
 ///
-/// The word repeats over the page on a diagonal lattice. It is drawn as glyph outlines used as a clip (paths,
-/// not text), so no text extractor or screen reader sees it. Everything lives in one PDF tiling pattern whose
-/// cell holds the word twice (half-drop) and which nests the two dot patterns: per document cairo writes the
-/// outlines and the two dot cells once, and each page paints one rectangle with the pattern.
+/// The word repeats over the page on a tilted lattice. It is drawn as glyph outlines (paths, not text), so no
+/// text extractor or screen reader sees it. Everything lives in one PDF tiling pattern whose cell holds the
+/// word once and which nests the two dot patterns: per document cairo writes the outlines and the two dot
+/// cells once, and each page paints one rectangle with the pattern.
 struct Ground {
     /// Dot pitches and radii in mm. The coarse cell is exactly two fine cells, so both lattices line up at the
     /// edges of the word cell. Coverage is π r² / p²: 7.1 % for the coarse dots, 7.9 % drawn for the fine ones,
@@ -31,37 +31,26 @@ struct Ground {
     static let embolden = 0.8
     /// Cells are recorded in units of 0.02 mm: cairo gives a recording surface whole-unit extents, and a PDF
     /// tiling pattern's step is its extents, so a 0.4 mm cell in millimetre units would repeat every 1 mm.
-    static let unit = 0.02
+    static let unit = 0.1
 
     /// The ground pattern for one document (patterns are per document: cairo may attach snapshots to what it
     /// emits, so nothing here is shared between renders). `ink` is the dots' grey level (0 black, 1 white).
-    static func pattern(canvas: PDFCanvas, warning: String, points: Double, ink: Double,
-                        mode: GroundMode) -> OpaquePointer {
-        let sizeMM = PDFCanvas.mm(points: points)
-        let wordWidth = canvas.glyphs.advance(of: warning) * sizeMM
-        // The cell: room for the word and a gap of about half its height around it, rounded up to whole coarse
-        // cells; twice as tall, for the half-drop second word.
+    static func pattern(outline: WordOutline, ink: Double, mode: GroundMode) -> OpaquePointer {
+        let sizeMM = outline.sizeMM
+        let wordWidth = outline.width
+        // The cell: the word in its middle with a gap of about half its height around it, rounded up to whole
+        // coarse cells so both dot lattices run on across cell edges. One word per cell: every copy of its
+        // outline is written to the PDF again (four times: paper-white fill and outline, coarse fill and
+        // outline), and those coordinates are much of the ground's cost.
         func cells(_ v: Double) -> Double { (v / coarsePitch).rounded(.up) * coarsePitch }
-        let cellWidth = cells(wordWidth + sizeMM * 0.9)
-        let cellHeight = cells(sizeMM * 1.6) * 2
+        let cellWidth = cells(wordWidth + sizeMM * 0.8 + 2 * embolden)
+        let cellHeight = cells(sizeMM * 1.8 + 2 * embolden)
         let (tile, tcr) = cell(width: cellWidth, height: cellHeight)
         // A bluish grey, as security paper is often printed; `ink` is its luminance.
         let tint = (max(0, ink - 0.08), ink, min(1, ink + 0.2))
-        // The word's centres in the cell; a word crossing an edge is drawn again one cell over, so the tiles join.
-        var origins: [(x: Double, y: Double)] = []
-        for (cx, cy) in [(cellWidth / 4, cellHeight / 4), (cellWidth * 3 / 4, cellHeight * 3 / 4)] {
-            for dx in [-cellWidth, 0, cellWidth] {
-                for dy in [-cellHeight, 0, cellHeight] {
-                    let left = cx + dx - wordWidth / 2, top = cy + dy - sizeMM / 2
-                    guard left - embolden < cellWidth, left + wordWidth + embolden > 0, top - embolden < cellHeight,
-                          top + sizeMM + embolden > 0 else { continue }
-                    // BIZ UDMincho's em box: the baseline 0.88 em below its top.
-                    origins.append((left, top + sizeMM * 0.88))
-                }
-            }
-        }
         let wordPath: (OpaquePointer) -> Void = { cr in
-            for o in origins { canvas.glyphPath(warning, x: o.x, y: o.y, sizeMM: sizeMM, on: cr) }
+            // BIZ UDMincho's em box: the baseline 0.88 em below its top.
+            outline.append(to: cr, x: (cellWidth - wordWidth) / 2, y: (cellHeight - sizeMM) / 2 + sizeMM * 0.88)
         }
         // The word's shape is its glyphs filled and outlined (`embolden` mm wide): Mincho's hairlines alone are
         // thinner than the coarse pitch and would catch too few coarse dots to show on a copy.
@@ -72,7 +61,8 @@ struct Ground {
             let fine = dots(pitch: finePitch, radius: fineRadius, tint: tint)
             let coarse = dots(pitch: coarsePitch, radius: coarseRadius, tint: tint)
             // Fine dots everywhere, then the word's shape back to paper white (the ground is the first thing on
-            // the page, so white covers nothing) and coarse dots in it.
+            // the page, so white covers nothing) and coarse dots in it. (Coarse dots on an opaque white cell,
+            // one fill instead of two, print seams at the cell edges: 35 % more ink inside the word.)
             cairo_set_source(tcr, fine)
             cairo_rectangle(tcr, 0, 0, cellWidth, cellHeight)
             cairo_fill(tcr)
@@ -126,5 +116,77 @@ struct Ground {
         let context = cairo_create(surface)!
         cairo_scale(context, 1 / unit, 1 / unit)
         return (surface, context)
+    }
+}
+
+/// The outline of the 地紋's warning word as path operations in mm (baseline origin at 0, 0), taken from the
+/// font once when the renderer loads. Asking cairo for glyph outlines in each render cost about 6 ms (a scaled
+/// font for the pattern cell's matrix, then the outlines); replaying a few hundred stored points costs µs.
+struct WordOutline: Sendable {
+    enum Operation: Sendable {
+        case move(Double, Double)
+        case line(Double, Double)
+        case curve(Double, Double, Double, Double, Double, Double)
+        case close
+    }
+    let operations: [Operation]
+    /// The em size and the advance width of the word, in mm.
+    let sizeMM: Double
+    let width: Double
+
+    init(_ word: String, points: Double, font: FontInstance, glyphs: GlyphMap) throws {
+        sizeMM = PDFCanvas.mm(points: points)
+        guard let surface = cairo_recording_surface_create(CAIRO_CONTENT_ALPHA, nil) else {
+            throw RenderError.cairo(status: "no surface for the warning word")
+        }
+        defer { cairo_surface_destroy(surface) }
+        let cr = cairo_create(surface)!
+        defer { cairo_destroy(cr) }
+        cairo_set_font_face(cr, font.cairoFace)
+        cairo_set_font_size(cr, sizeMM)
+        let options = cairo_font_options_create()
+        cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF)
+        cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE)
+        cairo_set_font_options(cr, options)
+        cairo_font_options_destroy(options)
+        var glyphArray = [cairo_glyph_t]()
+        var x = 0.0
+        for scalar in word.unicodeScalars {
+            let g = glyphs[scalar]
+            glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: x, y: 0))
+            x += g.advance * sizeMM
+        }
+        width = x
+        cairo_glyph_path(cr, glyphArray, Int32(glyphArray.count))
+        guard let path = cairo_copy_path(cr) else { throw RenderError.cairo(status: "no outline for the warning word") }
+        defer { cairo_path_destroy(path) }
+        guard path.pointee.status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: "no outline for the warning word") }
+        var ops: [Operation] = []
+        let data = path.pointee.data!
+        var i = 0
+        while i < Int(path.pointee.num_data) {
+            let header = data[i].header
+            func p(_ k: Int) -> (Double, Double) { (data[i + k].point.x, data[i + k].point.y) }
+            switch header.type {
+            case CAIRO_PATH_MOVE_TO: ops.append(.move(p(1).0, p(1).1))
+            case CAIRO_PATH_LINE_TO: ops.append(.line(p(1).0, p(1).1))
+            case CAIRO_PATH_CURVE_TO: ops.append(.curve(p(1).0, p(1).1, p(2).0, p(2).1, p(3).0, p(3).1))
+            default: ops.append(.close)
+            }
+            i += Int(header.length)
+        }
+        operations = ops
+    }
+
+    /// Adds the outline with its baseline origin at (x, y) to the current path of `cr`.
+    func append(to cr: OpaquePointer, x: Double, y: Double) {
+        for op in operations {
+            switch op {
+            case .move(let a, let b): cairo_move_to(cr, x + a, y + b)
+            case .line(let a, let b): cairo_line_to(cr, x + a, y + b)
+            case .curve(let a, let b, let c, let d, let e, let f): cairo_curve_to(cr, x + a, y + b, x + c, y + d, x + e, y + f)
+            case .close: cairo_close_path(cr)
+            }
+        }
     }
 }

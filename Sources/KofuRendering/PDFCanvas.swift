@@ -80,10 +80,10 @@ final class PDFCanvas {
     }
 
     /// The ground pattern for `g` in this document (see `Ground`).
-    func groundPattern(_ g: GroundElement, mode: GroundMode) -> OpaquePointer {
+    func groundPattern(_ g: GroundElement, outline: WordOutline, mode: GroundMode) -> OpaquePointer {
         let key = "\(g.warning)|\(g.warningSize)|\(g.gray)|\(mode)"
         if let p = groundPatterns[key] { return p }
-        let p = Ground.pattern(canvas: self, warning: g.warning, points: g.warningSize, ink: g.gray, mode: mode)
+        let p = Ground.pattern(outline: outline, ink: g.gray, mode: mode)
         groundPatterns[key] = p
         return p
     }
@@ -182,21 +182,6 @@ final class PDFCanvas {
         }
         cairo_restore(cr)
         cairo_pattern_destroy(pattern)
-    }
-
-    /// Adds the outlines of `s` (baseline origin at x, y; `sizeMM` em) to the current path of `context`: the
-    /// 地紋's warning word, which must be shapes, never text a reader or extractor would pick up.
-    func glyphPath(_ s: String, x: Double, y: Double, sizeMM: Double, on context: OpaquePointer) {
-        var glyphArray = [cairo_glyph_t]()
-        var cx = x
-        for scalar in s.unicodeScalars {
-            let g = glyphs[scalar]
-            glyphArray.append(cairo_glyph_t(index: UInt(g.index), x: cx, y: y))
-            cx += g.advance * sizeMM
-        }
-        cairo_set_font_face(context, font.cairoFace)
-        cairo_set_font_size(context, sizeMM)
-        cairo_glyph_path(context, glyphArray, Int32(glyphArray.count))
     }
 
     /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a
@@ -342,3 +327,4 @@ enum RenderText {
         return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 }
+
