@@ -150,36 +150,31 @@ public final class KofuDatabase: Sendable {
 
     /// `body` on a pooled PostgreSQL connection, leased within `leaseTimeout`; errors that mean the server is
     /// gone become `DatabaseError.unavailable` (the statement did not commit).
+    ///
+    /// The lease is taken by a task of its own that hands the connection over and holds it until `body` is
+    /// done: a lease that PostgresNIO keeps queued past the deadline (while it reconnects) is abandoned, not
+    /// awaited, and given back at once if it is granted later. `body` itself only ever runs here, before
+    /// this function returns.
     private func leased<R: Sendable>(_ client: PostgresClient,
                                      _ body: @Sendable (PostgresConnection) async throws -> R) async throws -> R {
-        let acquired = LeaseFlag()
-        do {
-            return try await withoutActuallyEscaping(body) { body in
-                try await withThrowingTaskGroup(of: R?.self) { group in
-                    group.addTask {
-                        try await client.withConnection { conn in
-                            acquired.set()
-                            return try await body(conn)
-                        }
-                    }
-                    group.addTask {
-                        try? await Task.sleep(for: Self.leaseTimeout)
-                        return nil
-                    }
-                    while let next = try await group.next() {
-                        if let value = next {
-                            group.cancelAll()
-                            return value
-                        }
-                        // The timer: give up only when no connection came; a running statement goes on.
-                        if !acquired.isSet {
-                            group.cancelAll()
-                            throw DatabaseError.unavailable
-                        }
-                    }
-                    throw DatabaseError.unavailable
-                }
+        let handoff = LeaseHandoff()
+        let holder = Task {
+            do {
+                try await client.withConnection { connection in await handoff.hold(connection) }
+            } catch {
+                handoff.fail(error)
             }
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try await handoff.take(within: Self.leaseTimeout)
+        } catch {
+            holder.cancel()
+            throw Self.isWrappedUnavailability(error) || error is CancellationError ? DatabaseError.unavailable : error
+        }
+        defer { handoff.release() }
+        do {
+            return try await body(connection)
         } catch let error where Self.isWrappedUnavailability(error) {
             throw DatabaseError.unavailable
         }
@@ -305,11 +300,100 @@ public final class KofuDatabase: Sendable {
     }
 }
 
-/// Set once a pooled connection has been handed over (read by the lease timer).
-final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+/// Hands a leased PostgreSQL connection from the task holding the lease to the caller, with a deadline.
+/// Each continuation is resumed exactly once: by the connection, the lease's failure or the deadline,
+/// whichever comes first; a connection that comes after the deadline is given back at once.
+final class LeaseHandoff: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<PostgresConnection, any Error>)
+        case offered(PostgresConnection)
+        case failed(any Error)
+        /// The caller has the connection, or gave up; nothing more is handed over.
+        case closed
+    }
+    private let state = Mutex<State>(.idle)
+    /// Resumed when the caller is done with the connection (or gave up).
+    private let done = Mutex<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    /// The caller: the connection, or `DatabaseError.unavailable` after `timeout`.
+    func take(within timeout: Duration) async throws -> PostgresConnection {
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.expire()
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<PostgresConnection, any Error>? = state.withLock { s in
+                switch s {
+                case .idle: s = .waiting(continuation); return nil
+                case .offered(let c): s = .closed; return .success(c)
+                case .failed(let e): s = .closed; return .failure(e)
+                case .waiting, .closed: s = .closed; return .failure(DatabaseError.unavailable)
+                }
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// The lease task, with the connection: hands it over, then holds it until `release`.
+    func hold(_ connection: PostgresConnection) async {
+        // Decided under the lock: handed over now, offered for `take`, or refused (the caller gave up).
+        let (waiter, handed): (CheckedContinuation<PostgresConnection, any Error>?, Bool) = state.withLock { s in
+            switch s {
+            case .idle: s = .offered(connection); return (nil, true)
+            case .waiting(let c): s = .closed; return (c, true)
+            default: return (nil, false)
+            }
+        }
+        waiter?.resume(returning: connection)
+        guard handed else { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = done.withLock { d -> Bool in
+                if d.released { return true }
+                d.waiter = c
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// The lease failed (the pool gave up, or the task was cancelled).
+    func fail(_ error: any Error) {
+        let waiter: CheckedContinuation<PostgresConnection, any Error>? = state.withLock { s in
+            switch s {
+            case .idle: s = .failed(error); return nil
+            case .waiting(let c): s = .closed; return c
+            default: return nil
+            }
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    /// The deadline: the caller stops waiting; a connection granted later is given back at once.
+    private func expire() {
+        let waiter: CheckedContinuation<PostgresConnection, any Error>? = state.withLock { s in
+            switch s {
+            case .waiting(let c): s = .closed; return c
+            case .idle: s = .closed; return nil
+            default: return nil
+            }
+        }
+        if let waiter {
+            waiter.resume(throwing: DatabaseError.unavailable)
+            release()
+        }
+    }
+
+    /// The caller is done with the connection: the lease task gives it back to the pool.
+    func release() {
+        let waiter = done.withLock { d -> CheckedContinuation<Void, Never>? in
+            d.released = true
+            defer { d.waiter = nil }
+            return d.waiter
+        }
+        waiter?.resume()
+    }
 }
 
 /// SQLite reader connections, each lent to one task at a time.

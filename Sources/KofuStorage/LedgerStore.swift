@@ -178,10 +178,15 @@ public struct LedgerStore: Sendable {
             let before = IssuanceStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed
             guard !before.isFinal else { return nil }
             if status == .delivered && before != .ready { return nil }
-            try await db.raw("""
+            // The state is checked again by the UPDATE itself: two nodes finishing one issuance at once (a
+            // delivery here, the lost-node sweep there) both read it unfinished above; on PostgreSQL the second
+            // UPDATE waits for the first and then finds no unfinished row, so only one change (and one event)
+            // is written and the other caller gets nil.
+            let allowed = status == .delivered ? "'ready'" : "'rendering', 'ready'"
+            guard try await db.raw("""
                 UPDATE issuances SET status = \(bind: status.rawValue), updated_at = \(bind: Self.millis(now))
-                WHERE id = \(bind: id)
-                """).run()
+                WHERE id = \(bind: id) AND status IN (\(unsafeRaw: allowed)) RETURNING id
+                """).first() != nil else { return nil }
             if status != .delivered {
                 try await db.raw("""
                     UPDATE certificate_numbers SET status = 'void', updated_at = \(bind: Self.millis(now))

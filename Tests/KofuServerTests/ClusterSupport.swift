@@ -96,7 +96,7 @@ final class ClusterNode: @unchecked Sendable {
     func kill9() {
         guard let p = process, p.isRunning else { return }
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        for _ in 0..<100 where p.isRunning { usleep(50_000) }
     }
 
     /// SIGTERM, then SIGKILL after 15 s.
@@ -107,6 +107,10 @@ final class ClusterNode: @unchecked Sendable {
 
     func cleanUp() {
         kill9()
+        if ProcessInfo.processInfo.environment["KOFU_TEST_KEEP_LOGS"] == "1" {
+            print("kept \(dataDir) and its logs")
+            return
+        }
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(atPath: dataDir + "-audit-anchors")
         for i in 0...starts { try? FileManager.default.removeItem(atPath: "\(dataDir)-serve-\(i).log") }
@@ -176,5 +180,37 @@ extension LoadClient {
         let cookie = try #require(r.header("Set-Cookie")?.split(separator: ";").first.map(String.init), "login answered \(r.status)")
         return ["Cookie": cookie, "Content-Type": "application/json",
                 StaffAuth.csrfHeader.rawName: StaffAuth.csrfToken(forSession: String(cookie.dropFirst(StaffAuth.cookieName.count + 1)))]
+    }
+}
+
+/// Runs a short-lived command to its end with posix_spawn and waitpid on a thread of its own, output
+/// appended to `log`. Not Foundation's `Process.waitUntilExit`: it was seen to wait forever for a `bash`
+/// that had already exited (a zombie nobody reaped) after the script started a PostgreSQL daemon.
+enum ChildProcess {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                    log: String = "/dev/null") async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: runBlocking(executable, arguments, environment: environment, log: log)) }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]?, log: String) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + env { free(p) } }
+        var pid: pid_t = 0
+        let spawned = ProcessSpawn.locked { posix_spawn(&pid, executable, &actions, nil, argv, env) }
+        guard spawned == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS by hand (the C macros are not imported).
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

@@ -23,7 +23,7 @@ import Testing
     @Test(.enabled(if: StorageTestSupport.postgresURL != nil, "needs KOFU_TEST_POSTGRES_URL (scripts/test.sh sets it)"))
     func threeNodesUnderLoadWithOneKilled() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: KofuBinary.path), "build the kofu executable first (swift build --build-tests)")
-        let h = try await KioskHarness.make(backend: .postgres, people: 450)
+        let h = try await KioskHarness.make(backend: .postgres, people: 600)
         let staffPort = CrashSafetyTests.freePort()
         let nodes = try (0..<3).map {
             try ClusterNode(h, index: $0, extra: Self.nodeEnv.merging($0 == 0 ? ["KOFU_STAFF_PORT": String(staffPort)] : [:]) { $1 })
@@ -36,7 +36,7 @@ import Testing
         defer { Task { await database.close() } }
         _ = try await StaffStore(database: database).addUser("oper.cluster", role: .operator, password: Self.operatorPassword)
         for n in nodes { try await n.start() }
-        let people = try await database.issuableResidents(limit: 300, year: h.latestYear)
+        let people = try await database.issuableResidents(limit: 320, year: h.latestYear)
         try #require(people.count >= 200)
         let year = h.latestYear
         let tally = Tally()
@@ -44,6 +44,7 @@ import Testing
         let answers = AnswerBook()
         let victim = nodes[2]
         var unfinishedIDs: [String] = []
+        var killedAt = Date()
 
         try await withLoadClients(nodes.map(\.port)) { clients in
             let issued = Tally()
@@ -59,17 +60,18 @@ import Testing
             // kill -9 the third node once a third of the issues are answered.
             for _ in 0..<1200 where await issued.count("201") < people.count / 3 { try await Task.sleep(for: .milliseconds(50)) }
             victim.kill9()
+            killedAt = Date()
             unfinishedIDs = try await database.read { db in
                 try await db.raw("SELECT id FROM issuances WHERE node_id = \(bind: victim.nodeID) AND status IN ('rendering', 'ready')")
                     .all().map { try $0.decode(column: "id", as: String.self) }
             }
             await load.value
         }
-        let killedAt = Date()
         let sent = await tally.count("sent")
         #expect(sent >= 1000, "at least 1,000 kiosk requests (sent \(sent))")
         #expect(await tally.count("wrong_node_200_other_document") == 0, "a fetch never returns another issuance's document")
         #expect(await tally.count("replay_other_id") == 0, "a replay on another node answers the same issuance")
+        #expect(await tally.count("status_other_issuance") == 0, "every node reports the same issuance for an id")
         #expect(await tally.count("201") >= people.count / 2)
         #expect(await tally.count("fetch_410") > 0, "fetches from the wrong node were answered 410")
 
@@ -83,6 +85,11 @@ import Testing
         }
         #expect(left == 0, "every issuance final after the TTL (\(left) left)")
         let sweepSeconds = Date().timeIntervalSince(killedAt)
+        // When the survivors voided the victim's last issuance, counted from the kill.
+        let lastLost = try await database.read { db in
+            try await db.raw("SELECT MAX(at) AS at FROM issuance_events WHERE detail = 'node_lost'").first()?.decode(column: "at", as: Int64?.self)
+        }
+        let lostAfter = lastLost.map { Double($0) / 1000 - killedAt.timeIntervalSince1970 }
         let lostVoided = try await database.count("SELECT COUNT(*) AS n FROM issuance_events WHERE detail = 'node_lost'")
         // The victim's issuances unfinished at the kill: each is final now, and those that ran out were voided
         // by a survivor (`node_lost`), not by the victim's own sweeper (dead) or its restart (later).
@@ -117,7 +124,7 @@ import Testing
             try await Self.pauseSpreads(staff, clients: clients, card: people[0].cardSerial, year: year)
             try await Self.importAndRolloverSpread(h, clients: clients, year: year)
         }
-        print("cluster: sent \(sent) requests, \(await tally.count("201")) issued; all final \(String(format: "%.1f", sweepSeconds)) s after the kill; node_lost \(lostVoided) of \(unfinishedIDs.count) unfinished at the kill")
+        print("cluster: sent \(sent) requests, \(await tally.count("201")) issued; all final \(String(format: "%.1f", sweepSeconds)) s after the kill (load included); the last node_lost void \(String(format: "%.1f", lostAfter ?? -1)) s after the kill (TTL \(Self.ttl) s, 3 missed beats of 1 s); node_lost \(lostVoided) of \(unfinishedIDs.count) unfinished at the kill")
         for n in nodes { await n.stop() }
     }
 
@@ -158,6 +165,12 @@ import Testing
                 }
                 await answers.fetched(id, node: fetchNode)
             }
+        }
+        // The status, asked at any node, names the same issuance.
+        await tally.add("sent")
+        if let s = try? await clients[Int.random(in: 0..<3)].send("GET", "/kiosk/v1/issuances/\(id)"), s.status == 200,
+           s.json["issuance_id"] as? String != id || s.json["request_id"] as? String != requestID {
+            await tally.add("status_other_issuance")
         }
         let actionNode = Int.random(in: 0..<3)
         switch i % 3 {
@@ -281,7 +294,7 @@ import Testing
         let before = try await clients[0].send("POST", "/kiosk/v1/issuances",
                                                json: ["request_id": "IMP-before", "card_serial": card, "kind": "income_taxation", "fiscal_year": year])
         #expect(before.status != 201, "the new batch's card is unknown before the import")
-        let imported = try runKofu(h, ["import", batch])
+        let imported = await runKofu(h, ["import", batch])
         #expect(imported.status == 0, "import: \(imported.output)")
         for (n, client) in clients.enumerated() {
             let r = try await client.send("POST", "/kiosk/v1/issuances",
@@ -300,7 +313,7 @@ import Testing
         let count = held.dropFirst("fiscal_years=".count).split(separator: ",").count
         try #require(count >= 2, "several fiscal years held (\(held))")
         let started = Date()
-        let rolled = try runKofu(h, ["rollover"], extra: ["KOFU_RETENTION_FISCAL_YEARS": String(count - 1)])
+        let rolled = await runKofu(h, ["rollover"], extra: ["KOFU_RETENTION_FISCAL_YEARS": String(count - 1)])
         #expect(rolled.status == 0, "rollover: \(rolled.output)")
         var seen: [Double] = []
         for client in clients {
@@ -318,23 +331,15 @@ import Testing
     }
 
     /// Runs a `kofu` command with the harness's configuration; returns its exit status and output.
-    static func runKofu(_ h: KioskHarness, _ arguments: [String], extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: KofuBinary.path)
-        p.arguments = arguments
+    static func runKofu(_ h: KioskHarness, _ arguments: [String], extra: [String: String] = [:]) async -> (status: Int32, output: String) {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in h.environment.merging(extra, uniquingKeysWith: { $1 }) { env[k] = v }
         env["KOFU_CONFIG"] = "\(KioskHarness.packageRoot)/config/kofu.yaml"
-        p.environment = env
         let log = "\(h.dataDir)-cmd-\(UUID().uuidString.prefix(8)).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: log)
-        p.standardError = FileHandle(forWritingAtPath: log)
-        try ProcessSpawn.locked { try p.run() }
-        p.waitUntilExit()
+        let status = await ChildProcess.run(KofuBinary.path, arguments, environment: env, log: log)
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: log)
-        return (p.terminationStatus, output)
+        return (status, output)
     }
 }
 

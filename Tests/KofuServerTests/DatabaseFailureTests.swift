@@ -21,22 +21,22 @@ struct OwnPostgres {
         port = CrashSafetyTests.freePort()
     }
 
-    func start() throws {
-        let status = try Self.bash("bash '\(KioskHarness.packageRoot)/scripts/postgres-test-server.sh' '\(dir)' \(port) >/dev/null")
+    func start() async throws {
+        let status = await Self.bash("bash '\(KioskHarness.packageRoot)/scripts/postgres-test-server.sh' '\(dir)' \(port) >/dev/null")
         if status != 0 { throw CancellationError() }
     }
 
     /// `pg_ctl stop -m fast`: sessions are ended, new connections refused.
-    func stop() throws {
-        _ = try Self.bash("""
+    func stop() async {
+        await Self.bash("""
             bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bindir/pg_ctl" -D '\(dir)/pgdata' -m fast -w stop
             else "$bindir/pg_ctl" -D '\(dir)/pgdata' -m fast -w stop; fi >/dev/null 2>&1
             """)
     }
 
-    func remove() {
-        _ = try? Self.bash("""
+    func remove() async {
+        await Self.bash("""
             bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bindir/pg_ctl" -D '\(dir)/pgdata' -m immediate stop
             else "$bindir/pg_ctl" -D '\(dir)/pgdata' -m immediate stop; fi >/dev/null 2>&1 || true
@@ -45,13 +45,8 @@ struct OwnPostgres {
     }
 
     @discardableResult
-    static func bash(_ script: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script]
-        try ProcessSpawn.locked { try p.run() }
-        p.waitUntilExit()
-        return p.terminationStatus
+    static func bash(_ script: String) async -> Int32 {
+        await ChildProcess.run("/bin/bash", ["-c", script])
     }
 }
 
@@ -63,8 +58,8 @@ struct OwnPostgres {
     func outageUnderLoadThenRefusedAtStart() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: KofuBinary.path), "build the kofu executable first (swift build --build-tests)")
         let pg = try OwnPostgres()
-        defer { pg.remove() }
-        try pg.start()
+        defer { Task { await pg.remove() } }
+        try await pg.start()
         let h = try await KioskHarness.make(backend: .sqlite, people: 200, extra: ["KOFU_DATABASE_URL": pg.url])
         let node = try ClusterNode(h, index: 0, extra: [
             "KOFU_NODE_HEARTBEAT_SECONDS": "1", "KOFU_ISSUANCE_REQUEST_TIMEOUT_SECONDS": String(Self.requestTimeout),
@@ -95,6 +90,9 @@ struct OwnPostgres {
                                 let r = try? await client.send("POST", "/kiosk/v1/issuances", json: [
                                     "request_id": "DBF-\(i)", "card_serial": p.cardSerial, "kind": "income_taxation", "fiscal_year": h.latestYear])
                                 let took = Date().timeIntervalSince(started)
+                                if took > Double(Self.requestTimeout) || r == nil || r?.status == 500 {
+                                    await tally.note("slow", "DBF-\(i) \(r?.status ?? 0) \(String(format: "%.1f", took)) s at \(started)")
+                                }
                                 await tally.add("answers")
                                 await tally.note("latency", String(took))
                                 if let r {
@@ -117,7 +115,7 @@ struct OwnPostgres {
             }
             try await Task.sleep(for: .seconds(4))
             #expect(await tally.count("status_201") > 0, "issuing before the outage")
-            try pg.stop()
+            await pg.stop()
             let stoppedAt = Date()
             // /readyz is not ready while the database is down (checked every half second for 10 s).
             var readyWhileDown = 0
@@ -131,7 +129,7 @@ struct OwnPostgres {
             }
             #expect(probes > 0 && readyWhileDown == 0, "/readyz not ready while PostgreSQL is down (\(readyWhileDown) of \(probes) ready)")
             let during = await tally.count("status_503")
-            try pg.start()
+            try await pg.start()
             let restartedAt = Date()
             var recovered: Double?
             for _ in 0..<120 {
@@ -145,6 +143,7 @@ struct OwnPostgres {
             await load.value
             #expect(await tally.count("status_201") > before, "issuing again after the outage")
             #expect(during > 0, "503 answers while the database was down")
+            print("database outage: slow or failed: \((await tally.items)["slow"] ?? [])")
             print("database outage: \(await tally.counts); ready again \(String(format: "%.1f", recovered ?? -1)) s after PostgreSQL restarted")
         }
         #expect(await tally.count("status_500") == 0, "no 500 during the outage")
@@ -182,11 +181,11 @@ struct OwnPostgres {
         // PostgreSQL refusing connections at start: serve exits with a clear message (systemd restarts it),
         // and starts normally once the database is up.
         await node.stop()
-        try pg.stop()
+        await pg.stop()
         let refused = try await Self.serveUntilExit(node, seconds: 30)
         #expect(refused.status == 3, "serve exits (status 3) when the database refuses connections at start")
         #expect(refused.output.contains("the database is unavailable at start"), "a clear message: \(refused.output.suffix(400))")
-        try pg.start()
+        try await pg.start()
         try await node.start()
         let back = try await withLoadClient(port: node.port, maxConnections: 1, timeout: .seconds(10)) { c in try await c.send("GET", "/readyz") }
         #expect(back.status == 200)
@@ -207,7 +206,7 @@ struct OwnPostgres {
         for _ in 0..<(seconds * 10) where p.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            for _ in 0..<100 where p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             return (-1, "still running after \(seconds) s")
         }
         return (p.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")

@@ -117,4 +117,44 @@ import Testing
             #expect(final == [delivered.id, unknown])
         }
     }
+
+    /// Two nodes finishing one issuance at the same moment (a delivery on one, the lost-node sweep or the
+    /// expiry on another): exactly one wins, with one event; the other is told nothing changed. Before, both
+    /// read `ready` and both wrote, so a printed certificate could end up `expired` with its number void.
+    @Test(arguments: StorageTestSupport.backends)
+    func concurrentFinishesOneWins(_ backend: TestBackend) async throws {
+        try await StorageTestSupport.withDatabase(backend) { t in
+            let ledger = LedgerStore(database: t.database)
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            var ids: [String] = []
+            for n in 0..<30 {
+                let new = NewIssuance(id: UUID().uuidString.lowercased(), requestID: "F\(n)", requestDigest: "d", channel: .kiosk,
+                                      nodeID: "a", kind: .incomeTaxation, fiscalYear: 2026, addresseeID: nil, copies: 1, feeYen: 300,
+                                      terminal: nil)
+                _ = try await ledger.begin(new, numberYear: 2026, at: t0)
+                try await ledger.markReady(id: new.id, pages: 1, documentDigest: "x", expiresAt: t0, at: t0)
+                ids.append(new.id)
+            }
+            let wins = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for id in ids {
+                    group.addTask { (id, try await ledger.finish(id: id, as: .delivered, detail: nil, at: t0) != nil) }
+                    group.addTask { (id, try await ledger.finish(id: id, as: .expired, detail: "node_lost", at: t0) != nil) }
+                }
+                var wins: [String: Int] = [:]
+                for try await (id, won) in group where won { wins[id, default: 0] += 1 }
+                return wins
+            }
+            for id in ids {
+                #expect(wins[id] == 1, "\(id): one of the two finishes wins")
+                let record = try #require(try await ledger.get(id: id))
+                let finals = try await t.database.read { db in
+                    try await db.raw("SELECT COUNT(*) AS n FROM issuance_events WHERE issuance_id = \(bind: id) AND status IN ('delivered', 'expired')")
+                        .first()!.decode(column: "n", as: Int.self)
+                }
+                #expect(finals == 1, "\(id): one final event")
+                let number = try #require(try await ledger.numberStatus(record.numbers[0].value))
+                #expect((record.status == .delivered) == (number.status == .issued), "\(id): \(record.status), number \(number.status)")
+            }
+        }
+    }
 }
