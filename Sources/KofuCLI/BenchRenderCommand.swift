@@ -61,8 +61,8 @@ struct BenchRenderCommand: AsyncParsableCommand {
             let text = RenderBenchmark.syntheticQRText(length: qrLength)
             qrText = { _ in text }
         } else {
-            let pagination = try SealPagination(templatesDirectory: settings.templatesDir)
-            qrText = { try signer.seal($0, pages: pagination.pages(of: $0), signedAt: Date()).text }
+            let renderer = bench.renderer
+            qrText = { try signer.seal($0, pages: renderer.pageCount(of: $0), signedAt: Date()).text }
         }
         // One warm-up pass so font loading and cairo's caches are not counted.
         _ = try bench.run(count: min(count, 20), qrText: qrText)

@@ -76,6 +76,15 @@ public final class CertificateRenderer: Sendable {
         text.filter { ch in ch.unicodeScalars.contains { !coverage.contains($0.value) } }.map { $0 }
     }
 
+    /// How many pages `certificate` prints on, without drawing it: the same pagination `render` uses, so a seal
+    /// that signs the page count before the one render signs what will be printed.
+    public func pageCount(of certificate: Certificate) -> Int {
+        let template = templates[certificate.kind].specialized(for: certificate)
+        guard let table = template.table else { return 1 }
+        return CertificatePage.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel),
+                                        table: table).count
+    }
+
     /// One PDF with every certificate in order (copies = several certificates, each with its own number).
     /// A certificate may paginate (a 納税証明書 with 5 items × 12 installments): every page carries its page
     /// number and its certificate number. `qrText` is drawn as the QR code of that certificate.

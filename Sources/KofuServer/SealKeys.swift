@@ -50,17 +50,12 @@ public final class SealKeys: CertificateSealer, Sendable {
 
     let settings: SealSettings
     let municipalityCode: String
-    /// The page counts the seal signs (`SealPagination`).
-    public let pagination: SealPagination
     private let state: Mutex<Loaded>
 
-    /// Loads both files, refusing a private key others may read. `pagination` defaults to one page for every
-    /// kind except the 納税証明書 with the shipped template's 17 rows a page.
-    public init(settings: SealSettings, municipalityCode: String,
-                pagination: SealPagination = SealPagination(rowsPerPage: [.taxPayment: 17])) throws {
+    /// Loads both files, refusing a private key others may read.
+    public init(settings: SealSettings, municipalityCode: String) throws {
         self.settings = settings
         self.municipalityCode = municipalityCode
-        self.pagination = pagination
         state = Mutex(try Self.load(settings, municipalityCode))
     }
 
@@ -76,7 +71,6 @@ public final class SealKeys: CertificateSealer, Sendable {
                       stamp: stamp)
     }
 
-    public func pageCount(of certificate: Certificate) -> Int { pagination.pages(of: certificate) }
 
     public func seal(_ certificate: Certificate, pages: Int, signedAt: Date) throws -> (text: String, record: SealRecord) {
         let signer = state.withLock { $0.signer }

@@ -42,14 +42,15 @@ public enum JapanTime {
 public protocol CertificateDocumentRenderer: Sendable {
     /// One PDF holding every certificate in order; returns its bytes and page count.
     func renderDocument(_ documents: [(certificate: Certificate, qrText: String)]) throws -> (pdf: [UInt8], pages: Int)
+    /// How many pages `certificate` prints on, computed without drawing by the pagination the render uses:
+    /// the seal signs it before the one render.
+    func pageCount(of certificate: Certificate) -> Int
     /// Characters the certificate font cannot draw (外字).
     func unprintableCharacters(in text: String) -> [Character]
 }
 
 /// Signs a certificate's seal (implemented by `SealKeys` over `KofuSeal.SealSigner`).
 public protocol CertificateSealer: Sendable {
-    /// How many pages `certificate` prints on: the seal signs it, and the render is checked against it.
-    func pageCount(of certificate: Certificate) -> Int
     /// The KF2 seal text of `certificate` printed on `pages` pages and signed at `signedAt`, with the record the
     /// ledger's seal registry keeps for the online check.
     func seal(_ certificate: Certificate, pages: Int, signedAt: Date) throws -> (text: String, record: SealRecord)

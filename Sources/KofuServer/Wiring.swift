@@ -27,8 +27,7 @@ extension KofuServices {
         let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
                                                sealImagePath: config.sealImage)
         let seal = try config.sealSettings()
-        let sealKeys = try SealKeys(settings: seal, municipalityCode: config.municipality.code,
-                                    pagination: try SealPagination(templatesDirectory: config.templatesDir))
+        let sealKeys = try SealKeys(settings: seal, municipalityCode: config.municipality.code)
         let auth = try config.authSettings()
         let signer = try HMACCheckpointSigner.loadOrCreate(path: auth.checkpointKeyPath)
         let audit = AuditLog(database: database, signer: signer, checkpointInterval: auth.checkpointInterval,
