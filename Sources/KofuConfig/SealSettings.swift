@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Where the seal keys live and how long they are valid (section `seal`).
 public struct SealSettings: Sendable, Equatable {
@@ -21,38 +20,6 @@ public struct SealSettings: Sendable, Equatable {
     public init(privateKeyFile: String, keyringFile: String, signingYears: Int, verifyGraceYears: Int, verifyURL: String = "") {
         self.privateKeyFile = privateKeyFile; self.keyringFile = keyringFile
         self.signingYears = signingYears; self.verifyGraceYears = verifyGraceYears; self.verifyURL = verifyURL
-    }
-
-    /// The number of table rows a page of `templateFile` holds, or nil when the template has no table (one
-    /// page). The same formula as the renderer's `TableElement.rowsPerPage`; the issuance checks the rendered
-    /// page count against the one signed, so a divergence stops the issuance rather than printing a wrong seal.
-    public static func tableRowsPerPage(templateFile: String) throws -> Int? {
-        guard let data = FileManager.default.contents(atPath: templateFile) else {
-            throw SealSettingsError.unreadableTemplate(templateFile)
-        }
-        let node = try? Yams.load(yaml: String(decoding: data, as: UTF8.self))
-        guard let top = node as? [String: Any] else { throw SealSettingsError.unreadableTemplate(templateFile) }
-        guard let table = top["table"] as? [String: Any] else { return nil }
-        func number(_ key: String) throws -> Double {
-            switch table[key] {
-            case let v as Double: return v
-            case let v as Int: return Double(v)
-            default: throw SealSettingsError.unreadableTemplate(templateFile + ": table." + key)
-            }
-        }
-        let y = try number("y"), bottom = try number("bottom")
-        let headerHeight = try number("header_height"), rowHeight = try number("row_height")
-        return max(1, Int(((bottom - y - headerHeight) / rowHeight).rounded(.down)))
-    }
-}
-
-/// Why the seal's view of a template could not be read.
-public enum SealSettingsError: Error, Equatable, CustomStringConvertible {
-    case unreadableTemplate(String)
-    public var description: String {
-        switch self {
-        case .unreadableTemplate(let what): "cannot read the table geometry of \(what)"
-        }
     }
 }
 
