@@ -469,6 +469,14 @@ func withDeadline<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () asyn
         defer { group.cancelAll() }
         while let next = try await group.next() {
             if let value = next { return value }
+            // Past the deadline: cancel the body and take its outcome, which the group waits for anyway; a
+            // database that went away meanwhile is a 503 (retry), not a timeout's 500.
+            group.cancelAll()
+            do {
+                while let late = try await group.next() { if let value = late { return value } }
+            } catch where DatabaseError.isUnavailability(error) {
+                throw DatabaseError.unavailable
+            } catch {}
             throw CancellationError()
         }
         throw CancellationError()

@@ -22,7 +22,10 @@ extension KofuServices {
     public static func open(_ config: KofuConfiguration, clock: any KofuClock = SystemClock(), auditEnabled: Bool = true,
                             logger: Logger = Logger(label: "kofu")) async throws -> KofuServices {
         let location: DatabaseLocation = config.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: config.sqlitePath)
-        let database = try await KofuDatabase.open(location, logger: logger)
+        // A PostgreSQL statement may take at most the request timeout: a connection the server dropped mid-statement
+        // was seen to leave it waiting forever, and a kiosk answer must not wait past that (docs/deployment.md).
+        let watchdog = Duration.seconds(try config.issuanceSettings().requestTimeoutSeconds)
+        let database = try await KofuDatabase.open(location, logger: logger, statementWatchdog: watchdog)
         try await Migrator.all.run(on: database)
         let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
                                                sealImagePath: config.sealImage)

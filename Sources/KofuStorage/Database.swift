@@ -83,14 +83,20 @@ public final class KofuDatabase: Sendable {
         case postgres(client: PostgresClient, runTask: Task<Void, Never>)
     }
 
-    private init(backend: DatabaseBackend, logger: Logger, impl: Impl) {
+    /// PostgreSQL: how long a statement or transaction may run before its connection is closed under it (see
+    /// `leased`); nil: no limit (command-line tools, whose imports and exports may take long).
+    public let statementWatchdog: Duration?
+
+    private init(backend: DatabaseBackend, logger: Logger, impl: Impl, statementWatchdog: Duration? = nil) {
         self.backend = backend
         self.logger = logger
         self.impl = impl
+        self.statementWatchdog = statementWatchdog
     }
 
     /// Opens (creating if needed) the database. Migrations are run separately by `Migrator`.
-    public static func open(_ location: DatabaseLocation, logger: Logger = Logger(label: "kofu.db")) async throws -> KofuDatabase {
+    public static func open(_ location: DatabaseLocation, logger: Logger = Logger(label: "kofu.db"),
+                            statementWatchdog: Duration? = nil) async throws -> KofuDatabase {
         switch location {
         case .sqlite(let path):
             let dir = (path as NSString).deletingLastPathComponent
@@ -121,7 +127,8 @@ public final class KofuDatabase: Sendable {
             // Started immediately, so that run() has begun before the first query leases a connection (PostgresNIO
             // warns about a lease before run() otherwise).
             let runTask = Task.immediate { await client.run() }
-            return KofuDatabase(backend: .postgres, logger: logger, impl: .postgres(client: client, runTask: runTask))
+            return KofuDatabase(backend: .postgres, logger: logger, impl: .postgres(client: client, runTask: runTask),
+                                statementWatchdog: statementWatchdog)
         }
     }
 
@@ -155,7 +162,7 @@ public final class KofuDatabase: Sendable {
     /// done: a lease that PostgresNIO keeps queued past the deadline (while it reconnects) is abandoned, not
     /// awaited, and given back at once if it is granted later. `body` itself only ever runs here, before
     /// this function returns.
-    private func leased<R: Sendable>(_ client: PostgresClient,
+    private func leased<R: Sendable>(_ client: PostgresClient, limited: Bool = true,
                                      _ body: @Sendable (PostgresConnection) async throws -> R) async throws -> R {
         let handoff = LeaseHandoff()
         let holder = Task {
@@ -173,12 +180,30 @@ public final class KofuDatabase: Sendable {
             throw Self.isWrappedUnavailability(error) || error is CancellationError ? DatabaseError.unavailable : error
         }
         defer { handoff.release() }
+        // PostgresNIO can hand out a connection that has just closed (the server went down); a statement sent on
+        // it never completes, and closing it again does nothing. Such a lease is an outage, not a wait.
+        guard !connection.isClosed else { throw DatabaseError.unavailable }
+        // A statement on a connection the server dropped at the wrong moment was seen never to complete (one
+        // in a few hundred requests when PostgreSQL stopped under load). Closing the connection fails it: when
+        // the caller is cancelled (a kiosk request past its deadline), or after `watchdog`.
+        let watchdog = (limited ? statementWatchdog : nil).map { limit in
+            Task {
+                try await Task.sleep(for: limit)
+                try? await connection.close()
+            }
+        }
+        defer { watchdog?.cancel() }
         do {
-            return try await body(connection)
+            return try await withTaskCancellationHandler {
+                try await body(connection)
+            } onCancel: {
+                Task { try? await connection.close() }
+            }
         } catch let error where Self.isWrappedUnavailability(error) {
             throw DatabaseError.unavailable
         }
     }
+
 
     private static func isWrappedUnavailability(_ error: any Error) -> Bool {
         if error is DatabaseError { return false }
@@ -226,7 +251,7 @@ public final class KofuDatabase: Sendable {
             }
         case .postgres(let client, _):
             let logger = self.logger
-            return try await leased(client) { conn in
+            return try await leased(client, limited: false) { conn in
                 try await Self.atomically(conn.sql(), begin: "BEGIN") { db in
                     try await body(db, PostgresCopyWriter(connection: conn, logger: logger))
                 }
@@ -283,7 +308,7 @@ public final class KofuDatabase: Sendable {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock { try await writer.run(body) }
         case .postgres(let client, _):
-            return try await leased(client) { conn in try await body(conn.sql()) }
+            return try await leased(client, limited: false) { conn in try await body(conn.sql()) }
         }
     }
 
