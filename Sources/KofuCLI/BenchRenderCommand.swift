@@ -61,7 +61,6 @@ struct BenchRenderCommand: AsyncParsableCommand {
             let text = RenderBenchmark.syntheticQRText(length: qrLength)
             qrText = { _ in text }
         } else {
-            let renderer = bench.renderer
             qrText = { try signer.seal($0, pages: renderer.pageCount(of: $0), signedAt: Date()).text }
         }
         // One warm-up pass so font loading and cairo's caches are not counted.
