@@ -24,8 +24,11 @@ extension KofuServices {
         let location: DatabaseLocation = config.databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: config.sqlitePath)
         // A PostgreSQL statement may take at most the request timeout: a connection the server dropped mid-statement
         // was seen to leave it waiting forever, and a kiosk answer must not wait past that (docs/deployment.md).
-        let watchdog = Duration.seconds(try config.issuanceSettings().requestTimeoutSeconds)
-        let database = try await KofuDatabase.open(location, logger: logger, statementWatchdog: watchdog)
+        // Waiting for a pooled connection: half the request timeout (PostgresNIO keeps a lease queued while the
+        // server is down), so that a kiosk call gets its 503 in time; a busy pool rarely waits that long.
+        let timeout = try config.issuanceSettings().requestTimeoutSeconds
+        let database = try await KofuDatabase.open(location, logger: logger, statementWatchdog: .seconds(timeout),
+                                                   leaseTimeout: .milliseconds(max(1000, timeout * 500)))
         try await Migrator.all.run(on: database)
         let renderer = try CertificateRenderer(templatesDirectory: config.templatesDir, fontPath: (config.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
                                                sealImagePath: config.sealImage)

@@ -86,17 +86,22 @@ public final class KofuDatabase: Sendable {
     /// PostgreSQL: how long a statement or transaction may run before its connection is closed under it (see
     /// `leased`); nil: no limit (command-line tools, whose imports and exports may take long).
     public let statementWatchdog: Duration?
+    /// PostgreSQL: how long a call waits for a pooled connection before failing with `unavailable`; nil: as long
+    /// as PostgresNIO keeps it queued (command-line tools). The server sets both (`KofuServices.open`).
+    public let leaseTimeout: Duration?
 
-    private init(backend: DatabaseBackend, logger: Logger, impl: Impl, statementWatchdog: Duration? = nil) {
+    private init(backend: DatabaseBackend, logger: Logger, impl: Impl, statementWatchdog: Duration? = nil,
+                 leaseTimeout: Duration? = nil) {
         self.backend = backend
         self.logger = logger
         self.impl = impl
         self.statementWatchdog = statementWatchdog
+        self.leaseTimeout = leaseTimeout
     }
 
     /// Opens (creating if needed) the database. Migrations are run separately by `Migrator`.
     public static func open(_ location: DatabaseLocation, logger: Logger = Logger(label: "kofu.db"),
-                            statementWatchdog: Duration? = nil) async throws -> KofuDatabase {
+                            statementWatchdog: Duration? = nil, leaseTimeout: Duration? = nil) async throws -> KofuDatabase {
         switch location {
         case .sqlite(let path):
             let dir = (path as NSString).deletingLastPathComponent
@@ -128,7 +133,7 @@ public final class KofuDatabase: Sendable {
             // warns about a lease before run() otherwise).
             let runTask = Task.immediate { await client.run() }
             return KofuDatabase(backend: .postgres, logger: logger, impl: .postgres(client: client, runTask: runTask),
-                                statementWatchdog: statementWatchdog)
+                                statementWatchdog: statementWatchdog, leaseTimeout: leaseTimeout)
         }
     }
 
@@ -150,10 +155,6 @@ public final class KofuDatabase: Sendable {
         }
     }
 
-    /// How long a PostgreSQL call waits for a pooled connection before giving up with `unavailable`. While
-    /// the server is down, PostgresNIO keeps requests queued while it retries; a kiosk call must not wait
-    /// past its own deadline, so it gets 503 instead.
-    public static let leaseTimeout: Duration = .seconds(3)
 
     /// `body` on a pooled PostgreSQL connection, leased within `leaseTimeout`; errors that mean the server is
     /// gone become `DatabaseError.unavailable` (the statement did not commit).
@@ -174,7 +175,7 @@ public final class KofuDatabase: Sendable {
         }
         let connection: PostgresConnection
         do {
-            connection = try await handoff.take(within: Self.leaseTimeout)
+            connection = try await handoff.take(within: leaseTimeout)
         } catch {
             holder.cancel()
             throw Self.isWrappedUnavailability(error) || error is CancellationError ? DatabaseError.unavailable : error
@@ -342,12 +343,14 @@ final class LeaseHandoff: Sendable {
     private let done = Mutex<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     /// The caller: the connection, or `DatabaseError.unavailable` after `timeout`.
-    func take(within timeout: Duration) async throws -> PostgresConnection {
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.expire()
+    func take(within timeout: Duration?) async throws -> PostgresConnection {
+        let timer = timeout.map { timeout in
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.expire()
+            }
         }
-        defer { timer.cancel() }
+        defer { timer?.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             let ready: Result<PostgresConnection, any Error>? = state.withLock { s in
                 switch s {

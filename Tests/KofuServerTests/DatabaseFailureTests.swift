@@ -202,6 +202,8 @@ struct OwnPostgres {
         let back = try await withLoadClient(port: node.port, maxConnections: 1, timeout: .seconds(10)) { c in try await c.send("GET", "/readyz") }
         #expect(back.status == 200)
         await node.stop()
+        // Stopped here, not only by the deferred task, which may not run before the test process ends.
+        await pg.remove()
     }
 
     /// Starts `kofu serve` for `node` and waits for it to exit on its own.
