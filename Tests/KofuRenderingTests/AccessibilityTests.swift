@@ -21,7 +21,9 @@ struct AccessibilityTests {
         let title = PDFTools.compact(kind == .vehicleInspection ? "納税証明書" : kind.title)
         var markers = ["証明書番号", title, "住所", "氏名"]
         if kind != .vehicleInspection { markers.append("生年月日") }
-        markers += ["上記のとおり相違ないことを証明します", certificate.municipality.mayorTitle, "手数料"]
+        // The 非課税証明書 certifies once, in its own sentence (issue 14); the others close with the usual one.
+        let closing = kind == .nonTaxation ? "非課税であることを証明します" : "上記のとおり相違ないことを証明します"
+        markers += [closing, certificate.municipality.mayorTitle, "手数料"]
         var position = text.startIndex
         for marker in markers {
             let found = text.range(of: marker, range: position..<text.endIndex)

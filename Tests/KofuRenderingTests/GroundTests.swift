@@ -88,6 +88,7 @@ enum Templates {
                 .joined(separator: "\n")
             try dir.write("\(kind.rawValue).yaml", text: kept)
         }
+        try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
         return try Samples.renderer(templates: dir.path)
     }
 }
