@@ -32,7 +32,20 @@ swift build --build-tests
 # Line-buffered output, so a CI log shows every test as it ends; and a hung test fails the run after
 # 40 minutes instead of stalling it (the whole suite takes about 5 on two cores).
 status=0
-stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" || status=$?
+swift_tests() {
+  set -o pipefail
+  stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" 2>&1 | tee "$pgdir/swift-test.log"
+}
+swift_tests "$@" || status=$?
+# One known upstream race kills the whole test process, not a test: swift-nio traps "Deinited NIOAsyncWriter
+# without calling finish()" when a connection is accepted just as a server's serving task ends (apple/swift-nio
+# #2637, #3481); the suite starts and stops hundreds of servers on one shared event loop group. Only then is
+# the Swift suite run once more; any other failure, or the same crash twice, fails the run.
+if [ "$status" != 0 ] && grep -q "Deinited NIOAsyncWriter without calling finish()" "$pgdir/swift-test.log"; then
+  echo "test.sh: the test process hit the swift-nio NIOAsyncWriter race (apple/swift-nio#2637); running the Swift suite once more" >&2
+  status=0
+  swift_tests "$@" || status=$?
+fi
 # The browser tests start .build/debug/kofu (built above) on a free loopback port with their own data.
 stdbuf -oL -eL timeout --kill-after=30s "${KOFU_BROWSER_TEST_TIMEOUT:-15m}" \
   python3 -m pytest tests/browser tests/seal -q -p no:cacheprovider || status=$?
