@@ -46,6 +46,10 @@ if [ "$status" != 0 ] && grep -q "Deinited NIOAsyncWriter without calling finish
   status=0
   swift_tests "$@" || status=$?
 fi
+# The three-node cluster test on its own, after the parallel suite (its load would starve the others).
+if [ "$#" = 0 ]; then
+  KOFU_TEST_CLUSTER=1 stdbuf -oL -eL timeout --kill-after=30s 15m swift test --skip-build --filter ClusterTests || status=$?
+fi
 # The browser tests start .build/debug/kofu (built above) on a free loopback port with their own data.
 stdbuf -oL -eL timeout --kill-after=30s "${KOFU_BROWSER_TEST_TIMEOUT:-15m}" \
   python3 -m pytest tests/browser tests/seal -q -p no:cacheprovider || status=$?

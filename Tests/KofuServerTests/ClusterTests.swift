@@ -20,7 +20,10 @@ import Testing
         "KOFU_ISSUANCE_MAX_WAITING": "300",
     ]
 
-    @Test(.enabled(if: StorageTestSupport.postgresURL != nil, "needs KOFU_TEST_POSTGRES_URL (scripts/test.sh sets it)"))
+    // Three server processes and 1,400+ requests for minutes: scripts/test.sh runs it on its own after the parallel
+    // suite (KOFU_TEST_CLUSTER=1), where its load had pushed other suites' client deadlines past their limits.
+    @Test(.enabled(if: StorageTestSupport.postgresURL != nil, "needs KOFU_TEST_POSTGRES_URL (scripts/test.sh sets it)"),
+          .enabled(if: ProcessInfo.processInfo.environment["KOFU_TEST_CLUSTER"] == "1", "run alone: KOFU_TEST_CLUSTER=1 (scripts/test.sh does)"))
     func threeNodesUnderLoadWithOneKilled() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: KofuBinary.path), "build the kofu executable first (swift build --build-tests)")
         let h = try await KioskHarness.make(backend: .postgres, people: 600)
