@@ -94,7 +94,7 @@ struct KioskHarness: Sendable {
         let services = try await openServices(extra)
         let app = try buildApplication(services, host: "127.0.0.1", port: 0)
         do {
-            try await app.test(.live) { client in try await body(client, services) }
+            try await app.testLive { client in try await body(client, services) }
         } catch {
             await services.close()
             throw error

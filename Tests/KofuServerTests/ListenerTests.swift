@@ -26,7 +26,7 @@ struct ListenerTests {
         let services = try await h.openServices()
         let listener = ListenerSettings(surface: surface, host: "127.0.0.1", port: 0)
         let app = try buildApplication(services, listener: listener, surfaces: [surface], runsBackgroundServices: false)
-        try await app.test(.live) { client in
+        try await app.testLive { client in
             for probe in Self.probes {
                 let body = probe.method == .post
                     ? Kiosk.issueBody("L-\(surface.rawValue)", card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear) : nil
@@ -51,7 +51,7 @@ struct ListenerTests {
         for (networks, allowed) in [([IPNetwork("10.0.0.0/8")!], false), ([IPNetwork("10.0.0.0/8")!, IPNetwork("127.0.0.0/8")!], true)] {
             let listener = ListenerSettings(surface: .staff, host: "127.0.0.1", port: 0, allow: networks)
             let app = try buildApplication(services, listener: listener, surfaces: [.staff], runsBackgroundServices: false)
-            try await app.test(.live) { client in
+            try await app.testLive { client in
                 let r = try await client.execute(uri: "/staff/me", method: .get)
                 #expect(allowed ? r.status == .unauthorized : r.status == .forbidden, "\(networks)")
             }
