@@ -174,12 +174,13 @@ public struct IssuanceService: Sendable {
             }
             // The seal signs the page count, so it is computed before the one render and checked after it.
             let signedAt = clock.now()
-            let seals = try certificates.map { try sealer.seal($0, pages: renderer.pageCount(of: $0), signedAt: signedAt) }
+            let pageCounts = certificates.map { renderer.pageCount(of: $0) }
+            let seals = try zip(certificates, pageCounts).map { try sealer.seal($0, pages: $1, signedAt: signedAt) }
             let documents = zip(certificates, seals).map { (certificate: $0, qrText: $1.text) }
             let renderStart = clock.now()
             let rendered = try renderer.renderDocument(documents)
             Metrics.renderDuration.recordNanoseconds(Int64(clock.now().timeIntervalSince(renderStart) * 1e9))
-            let signedPages = certificates.reduce(0) { $0 + renderer.pageCount(of: $1) }
+            let signedPages = pageCounts.reduce(0, +)
             guard rendered.pages == signedPages else { throw SealPaginationMismatch(signed: signedPages, rendered: rendered.pages) }
             let sealWrite = LedgerStore.registerSeals(seals.map { $0.record })
             try Task.checkCancellation()

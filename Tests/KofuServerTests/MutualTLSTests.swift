@@ -33,7 +33,7 @@ import Testing
         let tls = ["KOFU_TLS_CERT": "\(dir)/server.pem", "KOFU_TLS_KEY": "\(dir)/server.key", "KOFU_TLS_CLIENT_CA": "\(dir)/ca.pem"]
         let services = try await h.openServices(tls)
         let app = try buildApplication(services, host: "127.0.0.1", port: 0)
-        try await app.testLive { client in
+        try await app.testLive(warmUp: false) { client in
             let url = "https://127.0.0.1:\(client.port!)/healthz"
             // curl runs off the cooperative pool: the server answering it needs that pool (see runOffPool).
             func curl(_ extra: [String]) async throws -> ToolResult {
