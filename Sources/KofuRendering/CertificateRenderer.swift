@@ -26,6 +26,8 @@ public final class CertificateRenderer: Sendable {
     private let groundWords: [String: WordOutline]
     /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
     let groundMode: GroundMode
+    /// The municipality's wording the templates were loaded with (also what `/verify` labels with).
+    public let wording: Wording
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
@@ -47,6 +49,7 @@ public final class CertificateRenderer: Sendable {
         seal = try SealImage(path: sealImagePath)
         let wording = try Wording.load(path: wordingPath ?? (templatesDirectory as NSString).appendingPathComponent(Wording.fileName),
                                        isPrintable: { coverage.contains($0.value) })
+        self.wording = wording
         func load(_ kind: CertificateKind) throws -> Template {
             let name = TemplateLoader.fileName(for: kind)
             let path = (templatesDirectory as NSString).appendingPathComponent(name)

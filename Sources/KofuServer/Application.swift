@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import KofuConfig
+import KofuRendering
 import KofuSeal
 import KofuStorage
 import Logging
@@ -26,6 +27,8 @@ public struct KofuServices: Sendable {
     /// The counter (窓口): look-up, counter issuance, approvals, printing.
     public var counter: CounterService
     public var auditRetentionYears: Int
+    /// The municipality's wording (Templates/wording.yaml), for pages that print what a certificate prints.
+    public var wording: Wording
 
     /// A verifier over the keyring in force.
     public var verifier: SealVerifier { sealKeys.verifier }
@@ -120,7 +123,7 @@ public func buildApplication(_ services: KofuServices, listener: ListenerSetting
     if surfaces.contains(.publicVerification) {
         VerificationController(keys: services.sealKeys, ledger: services.issuance.ledger, clock: services.issuance.clock,
                                pages: try VerifyPages(directory: (config.templatesDir as NSString).appendingPathComponent("verify")),
-                               municipality: config.municipality)
+                               municipality: config.municipality, wording: services.wording)
             .addRoutes(to: router)
     }
     if let pages {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import KofuCrypto
 import KofuDomain
+import KofuRendering
 import KofuSeal
 import KofuStorage
 
@@ -19,6 +20,8 @@ struct VerificationController: Sendable {
     let pages: VerifyPages
     /// The municipality as the paper prints it (name beside the code on the page).
     let municipality: Municipality
+    /// The municipality's wording: the labels and tax item names as its certificates print them.
+    let wording: Wording
 
     /// The largest seal text accepted (a KF2 seal of the largest certificate is about 350 characters).
     static let maxSealLength = 2048
@@ -34,14 +37,14 @@ struct VerificationController: Sendable {
         router.get("verify") { request, _ in
             // A seal in the query string would be logged by every proxy on the way: it is never read or shown.
             let refused = request.uri.query.map { !$0.isEmpty } ?? false
-            return pages.render(VerifyPageView(municipality: municipality, result: nil, queryRefused: refused),
+            return pages.render(VerifyPageView(municipality: municipality, wording: wording, result: nil, queryRefused: refused),
                                 status: refused ? .badRequest : .ok)
         }
         router.post("verify") { request, context in
             let body = try await request.body.collect(upTo: RequestBodyPolicy.staffLimit)
             let form = FormFields(String(buffer: body))
             let result = try await check(form.first("seal") ?? "")
-            return pages.render(VerifyPageView(municipality: municipality, result: result, queryRefused: false), status: .ok)
+            return pages.render(VerifyPageView(municipality: municipality, wording: wording, result: result, queryRefused: false), status: .ok)
         }
         router.get("verify.json") { _, _ in
             KioskJSON.error(.gone, code: "USE_POST", message: "POST /verify/api/v1 に {\"seal\": \"KF2:…\"} を送ってください")
@@ -53,7 +56,7 @@ struct VerificationController: Sendable {
                 return KioskJSON.error(.badRequest, code: "INVALID_REQUEST", message: "seal: 文字列で指定してください")
             }
             let result = try await check(seal)
-            return KioskJSON.response(.ok, VerifyAPIAnswer(result, municipality: municipality))
+            return KioskJSON.response(.ok, VerifyAPIAnswer(result, municipality: municipality, wording: wording))
         }
     }
 

@@ -54,6 +54,6 @@ extension KofuServices {
                             checkpointSigner: signer, sealKeys: sealKeys,
                             counter: CounterService(issuance: issuance, database: database, audit: audit,
                                                     approvalTimeLimit: TimeInterval(issuance.settings.counterApprovalMinutes * 60)),
-                            auditRetentionYears: auth.auditRetentionYears)
+                            auditRetentionYears: auth.auditRetentionYears, wording: renderer.wording)
     }
 }

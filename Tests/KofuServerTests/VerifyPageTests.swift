@@ -79,6 +79,9 @@ import Testing
             #expect(html.contains("円"))
             #expect(!html.contains("income_taxation"))
             #expect(html.contains(first.number))
+            // In the municipality's own words (Templates/wording.yaml: a 特別区), as the paper prints them.
+            #expect(html.contains("特別区民税所得割") && html.contains("都民税均等割"))
+            #expect(!html.contains("市町村民税") && !html.contains("道府県民税"))
 
             // The seal never goes into a URL: GET with a query does not read it.
             let query = first.seal.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KofuDomain
+import KofuRendering
 import KofuSeal
 import Mustache
 
@@ -56,7 +57,8 @@ struct PrintedContent: Sendable {
     var rows: [PrintedRow]
     var taxLines: [PrintedTaxLine]
 
-    init(_ p: SealPayload, municipality: Municipality) {
+    init(_ p: SealPayload, municipality: Municipality, wording: Wording) {
+        func label(_ key: String, _ fallback: String) -> String { wording.entries["labels." + key] ?? fallback }
         title = p.kind.title
         var rows: [PrintedRow] = [
             PrintedRow(label: "証明書の種類", value: p.kind.title),
@@ -72,21 +74,21 @@ struct PrintedContent: Sendable {
         switch p.figures {
         case .taxPayment(let items):
             lines = items.map {
-                PrintedTaxLine(item: $0.taxItem.japaneseName, assessed: YenFormat.yen($0.assessed),
+                PrintedTaxLine(item: wording.taxItemName($0.taxItem), assessed: YenFormat.yen($0.assessed),
                                paid: YenFormat.yen($0.paid), unpaid: YenFormat.yen($0.unpaid))
             }
         case .incomeTaxation(let income, let tax):
-            rows.append(PrintedRow(label: "合計所得金額", value: YenFormat.yen(income)))
+            rows.append(PrintedRow(label: label("total_income", "合計所得金額"), value: YenFormat.yen(income)))
             if let l = p.incomeLevies {
-                rows += [PrintedRow(label: "市町村民税所得割", value: YenFormat.yen(l.cityIncomeLevy)),
-                         PrintedRow(label: "市町村民税均等割", value: YenFormat.yen(l.cityPerCapita)),
-                         PrintedRow(label: "道府県民税所得割", value: YenFormat.yen(l.prefIncomeLevy)),
-                         PrintedRow(label: "道府県民税均等割", value: YenFormat.yen(l.prefPerCapita))]
+                rows += [PrintedRow(label: label("city_income_levy", "市町村民税所得割"), value: YenFormat.yen(l.cityIncomeLevy)),
+                         PrintedRow(label: label("city_per_capita", "市町村民税均等割"), value: YenFormat.yen(l.cityPerCapita)),
+                         PrintedRow(label: label("pref_income_levy", "道府県民税所得割"), value: YenFormat.yen(l.prefIncomeLevy)),
+                         PrintedRow(label: label("pref_per_capita", "道府県民税均等割"), value: YenFormat.yen(l.prefPerCapita))]
             }
-            rows.append(PrintedRow(label: "年税額", value: YenFormat.yen(tax)))
+            rows.append(PrintedRow(label: label("total_tax", "年税額"), value: YenFormat.yen(tax)))
         case .nonTaxation(let nonTaxed, let income):
-            rows.append(PrintedRow(label: "課税区分", value: nonTaxed ? "非課税" : "課税"))
-            rows.append(PrintedRow(label: "合計所得金額", value: YenFormat.yen(income)))
+            rows.append(PrintedRow(label: label("status", "課税区分"), value: nonTaxed ? "非課税" : "課税"))
+            rows.append(PrintedRow(label: label("total_income", "合計所得金額"), value: YenFormat.yen(income)))
         case .vehicleInspection(let plate, let paid, let validUntil):
             rows.append(PrintedRow(label: "標識番号", value: plate))
             rows.append(PrintedRow(label: "納付済額", value: YenFormat.yen(paid)))
@@ -118,12 +120,12 @@ struct VerifyPageView: Sendable {
     var queryRefused: Bool
     var outcome: Outcome?
 
-    init(municipality: Municipality, result: VerifyResult?, queryRefused: Bool) {
+    init(municipality: Municipality, wording: Wording, result: VerifyResult?, queryRefused: Bool) {
         municipalityName = municipality.name
         municipalityCode = municipality.code
         self.queryRefused = queryRefused
         guard let r = result else { outcome = nil; return }
-        let content = r.status.showsContent ? r.payload.map { PrintedContent($0, municipality: municipality) } : nil
+        let content = r.status.showsContent ? r.payload.map { PrintedContent($0, municipality: municipality, wording: wording) } : nil
         outcome = Outcome(
             statusCode: r.status.rawValue, headline: r.status.headline, explanation: r.status.explanation,
             genuine: r.status.isGenuine, warning: !r.status.isGenuine, title: content?.title,
@@ -181,7 +183,7 @@ struct VerifyAPIAnswer: Encodable {
     var municipality_name: String
     var certificate: Content?
 
-    init(_ r: VerifyResult, municipality: Municipality) {
+    init(_ r: VerifyResult, municipality: Municipality, wording: Wording) {
         status = r.status.rawValue
         genuine = r.status.isGenuine
         headline = r.status.headline
@@ -192,7 +194,7 @@ struct VerifyAPIAnswer: Encodable {
         municipality_code = municipality.code
         municipality_name = municipality.name
         guard r.status.showsContent, let p = r.payload else { certificate = nil; return }
-        let printed = PrintedContent(p, municipality: municipality)
+        let printed = PrintedContent(p, municipality: municipality, wording: wording)
         var c = Content(format_version: Int(p.version), kind: p.kind.rawValue, title: p.kind.title,
                         municipality_code: p.municipalityCode, certificate_number: p.certificateNumber,
                         fiscal_year: p.fiscalYear, issue_date: p.issueDate.iso, name: p.name, birth_date: p.birthDate.iso,
