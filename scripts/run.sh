@@ -12,6 +12,8 @@ kofu=".build/debug/kofu"
 export KOFU_DATA_DIR=${KOFU_DATA_DIR:-data/demo}
 export KOFU_ISSUANCE_SERVICE_HOURS=${KOFU_ISSUANCE_SERVICE_HOURS:-00:00-24:00}
 export KOFU_ISSUANCE_CLOSED_DAYS=${KOFU_ISSUANCE_CLOSED_DAYS:-}
+# Printed beside the QR on every certificate: where to check it (here, the demo's own verification listener).
+export KOFU_SEAL_VERIFY_URL=${KOFU_SEAL_VERIFY_URL:-http://${KOFU_PUBLIC_HOST:-127.0.0.1}:${KOFU_PUBLIC_PORT:-8082}/verify}
 mkdir -p "$KOFU_DATA_DIR"
 if [ ! -f "$KOFU_DATA_DIR/keys/keyring.json" ]; then "$kofu" keys generate; fi
 batch="$KOFU_DATA_DIR/sample-batch"

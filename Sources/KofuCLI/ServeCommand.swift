@@ -39,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
                                                         "mutual_tls": "\(listener.clientCA != nil)",
                                                         "municipality": "\(config.municipality.code)"])
         }
+        if config.municipality.verifyURL.isEmpty {
+            // The certificates then tell no one where to check them (docs/seal.md §5.1): allowed, but said at start.
+            logger.warning("seal.verify_url is not set: certificates print no verification address beside the QR")
+        }
         // One process, one listener per surface; SIGTERM / SIGINT stop them all gracefully.
         let group = ServiceGroup(configuration: .init(services: apps.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
