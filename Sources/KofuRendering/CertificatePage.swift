@@ -13,6 +13,9 @@ struct CertificatePage {
     var groundMode: GroundMode = .normal
     /// The outline of the ground's warning word, prepared by the renderer.
     var groundWord: WordOutline?
+    /// The same ground as finished PDF objects (see `PrebuiltGround`); when given, it is used instead of
+    /// drawing `groundWord` through cairo.
+    var prebuiltGround: PrebuiltGround?
 
     /// Draws every page and returns how many there were.
     ///
@@ -277,13 +280,18 @@ struct CertificatePage {
     /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, then the
     /// microtext lines along the top and bottom. Drawn first, under everything, and untagged (decoration).
     private func drawGround(_ g: GroundElement, word: WordOutline, page: Int, of count: Int) throws {
-        let cr = canvas.cr
-        cairo_save(cr)
-        // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
-        cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
-        cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
-        cairo_fill(cr)
-        cairo_restore(cr)
+        if let prebuiltGround {
+            // The same rectangle and pattern, added under the page as prebuilt objects when the PDF is finished.
+            canvas.prebuiltGround(prebuiltGround)
+        } else {
+            let cr = canvas.cr
+            cairo_save(cr)
+            // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
+            cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
+            cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
+            cairo_fill(cr)
+            cairo_restore(cr)
+        }
 
         if !g.microtext.isEmpty {
             let unit = try resolve(g.microtext, page: page, of: count) + " "
