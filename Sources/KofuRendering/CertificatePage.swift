@@ -13,6 +13,9 @@ struct CertificatePage {
     var groundMode: GroundMode = .normal
     /// The outline of the ground's warning word, prepared by the renderer.
     var groundWord: WordOutline?
+    /// The 公印 as a finished PDF image (see `PrebuiltSeal`); when given, it is used instead of `seal`'s surface
+    /// unless the seal would overlap the QR (cairo paints the QR's white square after the seal).
+    var prebuiltSeal: PrebuiltSeal?
     /// The same ground as finished PDF objects (see `PrebuiltGround`); when given, it is used instead of
     /// drawing `groundWord` through cairo.
     var prebuiltGround: PrebuiltGround?
@@ -45,8 +48,13 @@ struct CertificatePage {
                 }
             }
             if template.seal.pages.includes(page: page, of: pageCount) {
-                canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
-                             y: template.seal.y, width: template.seal.width)
+                let placement = PrebuiltSeal.Placement(x: template.seal.x, y: template.seal.y, width: template.seal.width)
+                if let prebuiltSeal, !Self.sealOverlapsQR(placement, seal: prebuiltSeal, qr: template.qr) {
+                    canvas.prebuiltSeal(prebuiltSeal, at: placement)
+                } else {
+                    canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
+                                 y: template.seal.y, width: template.seal.width)
+                }
             }
             try canvas.qr(qrText, x: template.qr.x, y: template.qr.y, size: template.qr.size)
             try canvas.check()
@@ -270,6 +278,12 @@ struct CertificatePage {
             }
         }
         return end
+    }
+
+    /// Whether the seal's square and the QR's (quiet zone included) share any area.
+    static func sealOverlapsQR(_ p: PrebuiltSeal.Placement, seal: PrebuiltSeal, qr: QRElement) -> Bool {
+        let h = p.width * Double(seal.height) / Double(seal.width)
+        return p.x < qr.x + qr.size && qr.x < p.x + p.width && p.y < qr.y + qr.size && qr.y < p.y + h
     }
 
     private func drawFrame() {

@@ -29,8 +29,8 @@ public final class CertificateRenderer: Sendable {
     private let prebuiltGrounds: [String: PrebuiltGround]
     /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
     let groundMode: GroundMode
-    /// Tests only: draw the ground through cairo (`Ground.pattern`), the reference the prebuilt ground is
-    /// compared with.
+    /// Tests only: draw the ground (`Ground.pattern`) and the seal through cairo, the reference the prebuilt
+    /// ground and seal are compared with.
     let groundThroughCairo: Bool
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
@@ -116,6 +116,7 @@ public final class CertificateRenderer: Sendable {
                                            canvas: canvas, coverage: coverage,
                                            seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode,
                                            groundWord: templates[document.certificate.kind].ground.flatMap { groundWords[Self.key($0)] },
+                                           prebuiltSeal: groundThroughCairo ? nil : seal.prebuilt,
                                            prebuiltGround: groundThroughCairo ? nil
                                                : templates[document.certificate.kind].ground.flatMap { prebuiltGrounds[Self.prebuiltKey($0)] })
                 pages += try page.draw()
@@ -193,7 +194,11 @@ struct SealImage: Sendable {
         width = w * factor
         height = h * factor
         self.plane = try Self.bilevel(plane, width: w, height: h, stride: planeStride, factor: factor)
+        prebuilt = PrebuiltSeal(plane: self.plane.pixels, width: width, height: height, stride: self.plane.stride, ink: ink)
     }
+
+    /// The same seal as a finished PDF image mask (see `PrebuiltSeal`).
+    let prebuilt: PrebuiltSeal
 
     /// Pixels across the stamp at the least.
     static let minimumPixels = 320

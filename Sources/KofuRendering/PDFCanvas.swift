@@ -22,6 +22,8 @@ final class PDFCanvas {
     private var groundPatterns: [String: OpaquePointer] = [:]
     /// Pages (0-based) that get a prebuilt 地紋 under them when the document is finished (`PrebuiltGround`).
     private var prebuiltGrounds: [Int: PrebuiltGround] = [:]
+    /// Pages (0-based) that get the prebuilt 公印 painted after their content (`PrebuiltSeal`).
+    private var prebuiltSeals: [Int: (PrebuiltSeal, PrebuiltSeal.Placement)] = [:]
     /// Pages shown so far.
     private var pagesShown = 0
 
@@ -76,6 +78,9 @@ final class PDFCanvas {
     /// Puts `ground` under the page being drawn (added to the PDF by `finish`, not drawn through cairo).
     func prebuiltGround(_ ground: PrebuiltGround) { prebuiltGrounds[pagesShown] = ground }
 
+    /// Paints `seal` at `placement` on the page being drawn, after everything else on it (added by `finish`).
+    func prebuiltSeal(_ seal: PrebuiltSeal, at placement: PrebuiltSeal.Placement) { prebuiltSeals[pagesShown] = (seal, placement) }
+
     /// Finishes the document and returns its bytes.
     func finish() throws -> [UInt8] {
         try check()
@@ -83,7 +88,7 @@ final class PDFCanvas {
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
         do {
-            return try DocumentLanguage.set("ja", in: sink.bytes, grounds: prebuiltGrounds)
+            return try DocumentLanguage.set("ja", in: sink.bytes, grounds: prebuiltGrounds, seals: prebuiltSeals)
         } catch DocumentLanguage.Failure.unrecognisedPDF(let problem) {
             throw RenderError.cairo(status: "setting /Lang: \(problem)")
         }

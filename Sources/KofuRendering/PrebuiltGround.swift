@@ -179,3 +179,59 @@ enum Deflate {
         return Array(out.prefix(Int(length)))
     }
 }
+
+/// The 公印 as a finished PDF image mask, built once when the renderer loads (like `PrebuiltGround`): cairo
+/// converted the 320 × 320 one-bit plane and deflated it in every document (about 0.4 ms a page). Each page
+/// that carries the seal paints it in its ink after cairo's content, exactly where `PDFCanvas.stamp` put it.
+/// Immutable after `init`, so shared by concurrent renders.
+struct PrebuiltSeal: Sendable {
+    /// Where the seal goes on a page: its top-left corner and width in mm.
+    struct Placement: Sendable, Equatable { var x: Double; var y: Double; var width: Double }
+
+    let imageObject: [UInt8]
+    let width: Int, height: Int
+    let ink: String
+
+    static let resourceName = "KofuSeal"
+
+    /// `plane` in cairo's A1 layout (`SealImage`), `width` × `height` pixels, `stride` bytes a row.
+    init(plane: UnsafeMutableBufferPointer<UInt8>, width: Int, height: Int, stride: Int,
+         ink: (red: Double, green: Double, blue: Double)) {
+        self.width = width
+        self.height = height
+        let f = PDFNumber.format
+        self.ink = "\(f(ink.red)) \(f(ink.green)) \(f(ink.blue))"
+        // PDF image rows: one bit a pixel, the first pixel in the highest bit, each row padded to a byte.
+        let rowBytes = (width + 7) / 8
+        var bits = [UInt8](repeating: 0, count: rowBytes * height)
+        let littleEndian = (1 as UInt32).littleEndian == 1
+        plane.withMemoryRebound(to: UInt32.self) { words in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let word = words[y * stride / 4 + x / 32]
+                    let bit = littleEndian ? x & 31 : 31 - (x & 31)
+                    if (word >> UInt32(bit)) & 1 == 1 { bits[y * rowBytes + x / 8] |= UInt8(0x80) >> UInt8(x & 7) }
+                }
+            }
+        }
+        let packed = Deflate.compress(bits)
+        // As cairo writes it: 1 = ink (`/Decode [1 0]`), smoothed when scaled (CAIRO_FILTER_GOOD).
+        var object = Array("""
+            << /Type /XObject /Subtype /Image /ImageMask true /Width \(width) /Height \(height)
+               /Interpolate true /BitsPerComponent 1 /Decode [1 0]
+               /Length \((packed ?? bits).count)\(packed != nil ? " /Filter /FlateDecode" : "")
+            >>
+            stream\n
+            """.utf8)
+        object += packed ?? bits
+        object += Array("\nendstream".utf8)
+        imageObject = object
+    }
+
+    /// The page content that paints the seal at `p` (from the page's default space: points, y up).
+    func content(_ p: Placement, name: String) -> String {
+        let k = PDFCanvas.pointsPerMM, f = PDFNumber.format
+        let w = p.width * k, h = p.width * Double(height) / Double(width) * k
+        return "/Artifact BMC q \(ink) rg \(f(w)) 0 0 \(f(h)) \(f(p.x * k)) \(f((pageHeightMM - p.y) * k - h)) cm /\(name) Do Q EMC\n"
+    }
+}
