@@ -75,6 +75,27 @@ struct PrebuiltReferenceTests {
         #expect(pdf.components(separatedBy: "/ImageMask true").count - 1 == 1 + new.pageCount)  // the seal once, a QR per page
     }
 
+    @Test("without microtext (page resources without /Pattern) the ground still matches cairo's")
+    func withoutMicrotext() throws {
+        let dir = try TemporaryDirectory(prefix: "kofu-templates")
+        for kind in CertificateKind.allCases {
+            let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
+            try dir.write("\(kind.rawValue).yaml", text: yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("  microtext:") }.joined(separator: "\n"))
+        }
+        try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
+        func renderer(cairo: Bool) throws -> CertificateRenderer {
+            try CertificateRenderer(templatesDirectory: dir.path, fontPath: TestSupport.fontPath,
+                                    sealImagePath: TestSupport.sealImagePath, groundMode: .normal, groundThroughCairo: cairo)
+        }
+        let certificate = try Samples.certificate(.nonTaxation)
+        let new = try renderer(cairo: false).render([(certificate, "KOFU")])
+        let old = try renderer(cairo: true).render([(certificate, "KOFU")])
+        #expect(try PDFTools.qpdfCheck(new.pdf) == nil)
+        try Self.compare(new.pdf, old.pdf, dpi: 600, xMM: GroundTests.stripX, yMM: 40...100, label: "no microtext, ground")
+        try Self.compare(new.pdf, old.pdf, dpi: 150, xMM: 0...210, yMM: 0...297, label: "no microtext, page")
+    }
+
     @Test("a seal that would overlap the QR is left to cairo, which paints the QR's white square after it")
     func sealOverQR() throws {
         let plane = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 4 * 32)
