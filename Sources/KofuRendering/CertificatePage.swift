@@ -13,6 +13,12 @@ struct CertificatePage {
     var groundMode: GroundMode = .normal
     /// The outline of the ground's warning word, prepared by the renderer.
     var groundWord: WordOutline?
+    /// The 公印 as a finished PDF image (see `PrebuiltSeal`); when given, it is used instead of `seal`'s surface
+    /// unless the seal would overlap the QR (cairo paints the QR's white square after the seal).
+    var prebuiltSeal: PrebuiltSeal?
+    /// The same ground as finished PDF objects (see `PrebuiltGround`); when given, it is used instead of
+    /// drawing `groundWord` through cairo.
+    var prebuiltGround: PrebuiltGround?
 
     /// Draws every page and returns how many there were.
     ///
@@ -42,8 +48,13 @@ struct CertificatePage {
                 }
             }
             if template.seal.pages.includes(page: page, of: pageCount) {
-                canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
-                             y: template.seal.y, width: template.seal.width)
+                let placement = PrebuiltSeal.Placement(x: template.seal.x, y: template.seal.y, width: template.seal.width)
+                if let prebuiltSeal, !Self.sealOverlapsQR(placement, seal: prebuiltSeal, qr: template.qr) {
+                    canvas.prebuiltSeal(prebuiltSeal, at: placement)
+                } else {
+                    canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
+                                 y: template.seal.y, width: template.seal.width)
+                }
             }
             try canvas.qr(qrText, x: template.qr.x, y: template.qr.y, size: template.qr.size)
             try canvas.check()
@@ -269,6 +280,12 @@ struct CertificatePage {
         return end
     }
 
+    /// Whether the seal's square and the QR's (quiet zone included) share any area.
+    static func sealOverlapsQR(_ p: PrebuiltSeal.Placement, seal: PrebuiltSeal, qr: QRElement) -> Bool {
+        let h = p.width * Double(seal.height) / Double(seal.width)
+        return p.x < qr.x + qr.size && qr.x < p.x + p.width && p.y < qr.y + qr.size && qr.y < p.y + h
+    }
+
     private func drawFrame() {
         canvas.rect(8, 8, pageWidthMM - 16, pageHeightMM - 16, stroke: 1.2)
         canvas.rect(9.2, 9.2, pageWidthMM - 18.4, pageHeightMM - 18.4, stroke: 0.3)
@@ -277,13 +294,18 @@ struct CertificatePage {
     /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, then the
     /// microtext lines along the top and bottom. Drawn first, under everything, and untagged (decoration).
     private func drawGround(_ g: GroundElement, word: WordOutline, page: Int, of count: Int) throws {
-        let cr = canvas.cr
-        cairo_save(cr)
-        // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
-        cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
-        cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
-        cairo_fill(cr)
-        cairo_restore(cr)
+        if let prebuiltGround {
+            // The same rectangle and pattern, added under the page as prebuilt objects when the PDF is finished.
+            canvas.prebuiltGround(prebuiltGround)
+        } else {
+            let cr = canvas.cr
+            cairo_save(cr)
+            // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
+            cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
+            cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
+            cairo_fill(cr)
+            cairo_restore(cr)
+        }
 
         if !g.microtext.isEmpty {
             let unit = try resolve(g.microtext, page: page, of: count) + " "

@@ -24,10 +24,16 @@ public final class CertificateRenderer: Sendable {
     private let seal: SealImage
     /// The warning word of each template's 地紋, outlined once here ("word|size" → outline).
     private let groundWords: [String: WordOutline]
+    /// The same grounds as finished PDF objects, built once here ("word|size|gray" → ground), immutable and
+    /// shared by every render (see `PrebuiltGround`).
+    private let prebuiltGrounds: [String: PrebuiltGround]
     /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
     let groundMode: GroundMode
     /// The municipality's wording the templates were loaded with (also what `/verify` labels with).
     public let wording: Wording
+    /// Tests only: draw the ground (`Ground.pattern`) and the seal through cairo, the reference the prebuilt
+    /// ground and seal are compared with.
+    let groundThroughCairo: Bool
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
@@ -39,8 +45,9 @@ public final class CertificateRenderer: Sendable {
     }
 
     init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil,
-         groundMode: GroundMode) throws {
+         groundMode: GroundMode, groundThroughCairo: Bool = false) throws {
         self.groundMode = groundMode
+        self.groundThroughCairo = groundThroughCairo
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
         let coverage = glyphs.coverage
@@ -62,7 +69,7 @@ public final class CertificateRenderer: Sendable {
         let templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
                                     nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
         self.templates = templates
-        groundWords = try fonts.withInstance { font in
+        let words = try fonts.withInstance { font in
             var words: [String: WordOutline] = [:]
             for kind in CertificateKind.allCases {
                 guard let g = templates[kind].ground else { continue }
@@ -70,9 +77,17 @@ public final class CertificateRenderer: Sendable {
             }
             return words
         }
+        groundWords = words
+        var prebuilt: [String: PrebuiltGround] = [:]
+        for kind in CertificateKind.allCases {
+            guard let g = templates[kind].ground, let word = words[Self.key(g)] else { continue }
+            prebuilt[Self.prebuiltKey(g)] = PrebuiltGround(outline: word, ink: g.gray, mode: groundMode)
+        }
+        prebuiltGrounds = prebuilt
     }
 
     static func key(_ g: GroundElement) -> String { "\(g.warning)|\(g.warningSize)" }
+    static func prebuiltKey(_ g: GroundElement) -> String { "\(g.warning)|\(g.warningSize)|\(g.gray)" }
 
     /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
     public func unprintableCharacters(in text: String) -> [Character] {
@@ -103,7 +118,10 @@ public final class CertificateRenderer: Sendable {
                                            certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
                                            seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode,
-                                           groundWord: templates[document.certificate.kind].ground.flatMap { groundWords[Self.key($0)] })
+                                           groundWord: templates[document.certificate.kind].ground.flatMap { groundWords[Self.key($0)] },
+                                           prebuiltSeal: groundThroughCairo ? nil : seal.prebuilt,
+                                           prebuiltGround: groundThroughCairo ? nil
+                                               : templates[document.certificate.kind].ground.flatMap { prebuiltGrounds[Self.prebuiltKey($0)] })
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
@@ -179,7 +197,11 @@ struct SealImage: Sendable {
         width = w * factor
         height = h * factor
         self.plane = try Self.bilevel(plane, width: w, height: h, stride: planeStride, factor: factor)
+        prebuilt = PrebuiltSeal(plane: self.plane.pixels, width: width, height: height, stride: self.plane.stride, ink: ink)
     }
+
+    /// The same seal as a finished PDF image mask (see `PrebuiltSeal`).
+    let prebuilt: PrebuiltSeal
 
     /// Pixels across the stamp at the least.
     static let minimumPixels = 320

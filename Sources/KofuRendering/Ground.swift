@@ -16,8 +16,11 @@ enum GroundMode: Sendable { case normal, wordMask }
 ///
 /// The word repeats over the page on a tilted lattice. It is drawn as glyph outlines (paths, not text), so no
 /// text extractor or screen reader sees it. Everything lives in one PDF tiling pattern whose cell holds the
-/// word once and which nests the two dot patterns: per document cairo writes the outlines and the two dot
-/// cells once, and each page paints one rectangle with the pattern.
+/// word once and which nests the two dot patterns, and each page paints one rectangle with the pattern.
+///
+/// Renders do not draw this through cairo any more: `PrebuiltGround` writes the same patterns as finished PDF
+/// objects once at load and each document appends them. `pattern` below is the reference it is compared with
+/// (`PrebuiltReferenceTests`), and it stays the drawing for `CertificateRenderer(groundThroughCairo:)`.
 struct Ground {
     /// Dot pitches and radii in mm. The coarse cell is exactly two fine cells, so both lattices line up at the
     /// edges of the word cell. Coverage is π r² / p²: 7.1 % for the coarse dots, 7.9 % drawn for the fine ones,

@@ -20,6 +20,12 @@ final class PDFCanvas {
     /// The 地紋 pattern of each ground drawn in this document, built on first use: cairo then writes its
     /// outlines and dot cells once per document, however many pages and certificates use it.
     private var groundPatterns: [String: OpaquePointer] = [:]
+    /// Pages (0-based) that get a prebuilt 地紋 under them when the document is finished (`PrebuiltGround`).
+    private var prebuiltGrounds: [Int: PrebuiltGround] = [:]
+    /// Pages (0-based) that get the prebuilt 公印 painted after their content (`PrebuiltSeal`).
+    private var prebuiltSeals: [Int: (PrebuiltSeal, PrebuiltSeal.Placement)] = [:]
+    /// Pages shown so far.
+    private var pagesShown = 0
 
     static let pointsPerMM = 72.0 / 25.4
 
@@ -64,7 +70,16 @@ final class PDFCanvas {
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
     }
 
-    func showPage() { cairo_show_page(cr) }
+    func showPage() {
+        cairo_show_page(cr)
+        pagesShown += 1
+    }
+
+    /// Puts `ground` under the page being drawn (added to the PDF by `finish`, not drawn through cairo).
+    func prebuiltGround(_ ground: PrebuiltGround) { prebuiltGrounds[pagesShown] = ground }
+
+    /// Paints `seal` at `placement` on the page being drawn, after everything else on it (added by `finish`).
+    func prebuiltSeal(_ seal: PrebuiltSeal, at placement: PrebuiltSeal.Placement) { prebuiltSeals[pagesShown] = (seal, placement) }
 
     /// Finishes the document and returns its bytes.
     func finish() throws -> [UInt8] {
@@ -73,7 +88,7 @@ final class PDFCanvas {
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
         do {
-            return try DocumentLanguage.set("ja", in: sink.bytes)
+            return try DocumentLanguage.set("ja", in: sink.bytes, grounds: prebuiltGrounds, seals: prebuiltSeals)
         } catch DocumentLanguage.Failure.unrecognisedPDF(let problem) {
             throw RenderError.cairo(status: "setting /Lang: \(problem)")
         }
