@@ -1,3 +1,5 @@
+import Yams
+
 /// A template that cannot be used, found when the server or CLI loads the templates (never at a resident's
 /// request). Every case names the file and, where there is one, the line and column (1-based).
 public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -66,6 +68,29 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .qrEncodingFailed(let n): "QR text of \(n) characters cannot be encoded"
         case .cairo(let s): "cairo error: \(s)"
         case .noCertificates: "no certificates to render"
+        }
+    }
+}
+
+/// The one way a template or the wording file is read as YAML: the document's root node, or a `TemplateError`
+/// naming file:line:column (an empty file, a syntax error, a key given twice).
+enum YAMLDocument {
+    static func root(yaml: String, file: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw TemplateError.yamlSyntax(file: file, line: 1, column: 1, problem: "the file is empty")
+            }
+            return node
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                throw TemplateError.yamlSyntax(file: file, line: mark.line, column: mark.column, problem: problem)
+            case .duplicatedKeysInMapping(let dups, let context):
+                throw TemplateError.yamlSyntax(file: file, line: context.mark.line, column: context.mark.column,
+                                               problem: "duplicate keys: \(dups.joined(separator: ", "))")
+            default:
+                throw TemplateError.yamlSyntax(file: file, line: 1, column: 1, problem: String(describing: error))
+            }
         }
     }
 }

@@ -15,15 +15,7 @@ struct TemplateLoader {
     static func fileName(for kind: CertificateKind) -> String { kind.rawValue + ".yaml" }
 
     func load(yaml: String) throws -> Template {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw TemplateError.yamlSyntax(file: file, line: 1, column: 1, problem: "the file is empty")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw yamlError(error)
-        }
+        let root = try YAMLDocument.root(yaml: yaml, file: file)
         let top = try map(root, keys: ["kind", "texts", "grids", "table", "seal", "qr", "ground", "frame"])
         let kindNode = try top.required("kind")
         guard try string(kindNode) == kind.rawValue else {
@@ -322,17 +314,5 @@ struct TemplateLoader {
 
     private func invalid(_ node: Node, _ key: String, _ expected: String) -> TemplateError {
         .invalidValue(file: file, line: line(node), column: column(node), key: key, expected: expected)
-    }
-
-    private func yamlError(_ error: YamlError) -> TemplateError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return .yamlSyntax(file: file, line: mark.line, column: mark.column, problem: problem)
-        case .duplicatedKeysInMapping(let dups, let context):
-            return .yamlSyntax(file: file, line: context.mark.line, column: context.mark.column,
-                               problem: "duplicate keys: \(dups.joined(separator: ", "))")
-        default:
-            return .yamlSyntax(file: file, line: 1, column: 1, problem: String(describing: error))
-        }
     }
 }

@@ -48,15 +48,7 @@ struct WordingLoader {
     static let scalarKeys = ["resident_tax", "city_tax", "pref_tax"]
 
     func load(yaml: String) throws -> Wording {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw TemplateError.yamlSyntax(file: file, line: 1, column: 1, problem: "the file is empty")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw yamlError(error)
-        }
+        let root = try YAMLDocument.root(yaml: yaml, file: file)
         let top = try mapping(root)
         var entries: [String: String] = [:]
         for (key, value) in top {
@@ -121,18 +113,6 @@ struct WordingLoader {
 
     private func line(_ node: Node) -> Int { node.mark?.line ?? 0 }
     private func column(_ node: Node) -> Int { node.mark?.column ?? 0 }
-
-    private func yamlError(_ error: YamlError) -> TemplateError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return .yamlSyntax(file: file, line: mark.line, column: mark.column, problem: problem)
-        case .duplicatedKeysInMapping(let dups, let context):
-            return .yamlSyntax(file: file, line: context.mark.line, column: context.mark.column,
-                               problem: "duplicate keys: \(dups.joined(separator: ", "))")
-        default:
-            return .yamlSyntax(file: file, line: 1, column: 1, problem: String(describing: error))
-        }
-    }
 }
 
 /// When a text or grid is printed (`when:` in a template): a condition on the certificate's data, such as

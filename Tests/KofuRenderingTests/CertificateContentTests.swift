@@ -217,12 +217,7 @@ struct CertificateContentTests {
 
     @Test("an unknown `when:` condition is refused at load with its position")
     func unknownCondition() throws {
-        let dir = try TemporaryDirectory(prefix: "kofu-wording")
-        for kind in CertificateKind.allCases {
-            try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml",
-                                             toPath: dir.file("\(kind.rawValue).yaml"))
-        }
-        try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
+        let dir = try Templates.strippedCopy()
         try FileManager.default.removeItem(atPath: dir.file("non_taxation.yaml"))
         try dir.write("non_taxation.yaml", text: """
             kind: non_taxation

@@ -153,18 +153,7 @@ struct CertificatePDFTests {
         let drawn = try bands(doc.pdf)
         #expect(drawn.top > 0.25 && drawn.bottom > 0.25, "microtext ink in \(drawn)")
         // Without the microtext key the bands hold no such ink; without a ground section nothing is drawn.
-        func rendererWithout(_ prefixes: [String]) throws -> CertificateRenderer {
-            let dir = try TemporaryDirectory(prefix: "kofu-templates")
-            for kind in CertificateKind.allCases {
-                let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
-                let stripped = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                    .filter { line in !prefixes.contains { line.hasPrefix($0) } }
-                    .joined(separator: "\n")
-                try dir.write("\(kind.rawValue).yaml", text: stripped)
-            }
-            try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
-            return try Samples.renderer(templates: dir.path)
-        }
+        func rendererWithout(_ prefixes: [String]) throws -> CertificateRenderer { try Templates.stripped(prefixes) }
         let noMicrotext = try rendererWithout(["  microtext:"]).render([(try Samples.certificate(.taxPayment), "KOFU")])
         let dotsOnly = try bands(noMicrotext.pdf)
         #expect(dotsOnly.top < 0.02 && dotsOnly.bottom < 0.02, "no microtext ink in \(dotsOnly)")

@@ -77,9 +77,11 @@ struct GroundTests {
     }
 }
 
-/// Renderers over copies of the shipped templates with some lines left out.
+/// Copies of the shipped templates (always with the wording file they need), some lines left out.
 enum Templates {
-    static func stripped(_ prefixes: [String]) throws -> CertificateRenderer {
+    /// A templates directory: the four shipped templates without the lines starting with any of `prefixes`,
+    /// and the shipped wording.yaml.
+    static func strippedCopy(_ prefixes: [String] = []) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory(prefix: "kofu-templates")
         for kind in CertificateKind.allCases {
             let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
@@ -89,6 +91,12 @@ enum Templates {
             try dir.write("\(kind.rawValue).yaml", text: kept)
         }
         try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
-        return try Samples.renderer(templates: dir.path)
+        return dir
+    }
+
+    /// A renderer over `strippedCopy(prefixes)`.
+    static func stripped(_ prefixes: [String]) throws -> CertificateRenderer {
+        let dir = try strippedCopy(prefixes)
+        return try withExtendedLifetime(dir) { try Samples.renderer(templates: dir.path) }
     }
 }

@@ -77,13 +77,7 @@ struct PrebuiltReferenceTests {
 
     @Test("without microtext (page resources without /Pattern) the ground still matches cairo's")
     func withoutMicrotext() throws {
-        let dir = try TemporaryDirectory(prefix: "kofu-templates")
-        for kind in CertificateKind.allCases {
-            let yaml = try String(contentsOfFile: "\(TestSupport.templatesDirectory)/\(kind.rawValue).yaml", encoding: .utf8)
-            try dir.write("\(kind.rawValue).yaml", text: yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                .filter { !$0.hasPrefix("  microtext:") }.joined(separator: "\n"))
-        }
-        try FileManager.default.copyItem(atPath: "\(TestSupport.templatesDirectory)/wording.yaml", toPath: dir.file("wording.yaml"))
+        let dir = try Templates.strippedCopy(["  microtext:"])
         func renderer(cairo: Bool) throws -> CertificateRenderer {
             try CertificateRenderer(templatesDirectory: dir.path, fontPath: TestSupport.fontPath,
                                     sealImagePath: TestSupport.sealImagePath, groundMode: .normal, groundThroughCairo: cairo)
