@@ -151,7 +151,7 @@ public final class KofuDatabase: Sendable {
                 try await writer.run { db in try await Self.atomically(db, begin: "BEGIN IMMEDIATE", body) }
             }
         case .postgres(let client, _):
-            return try await leased(client) { conn in try await Self.atomically(conn.sql(), begin: "BEGIN", body) }
+            return try await leased(client) { conn in try await Self.atomically(OpenConnectionSQL(conn), begin: "BEGIN", body) }
         }
     }
 
@@ -291,7 +291,7 @@ public final class KofuDatabase: Sendable {
                 throw error
             }
         case .postgres(let client, _):
-            return try await leased(client) { conn in try await body(conn.sql()) }
+            return try await leased(client) { conn in try await body(OpenConnectionSQL(conn)) }
         }
     }
 
@@ -309,7 +309,7 @@ public final class KofuDatabase: Sendable {
         case .sqlite(let writer, _, let lock, _):
             return try await lock.withLock { try await writer.run(body) }
         case .postgres(let client, _):
-            return try await leased(client, limited: false) { conn in try await body(conn.sql()) }
+            return try await leased(client, limited: false) { conn in try await body(OpenConnectionSQL(conn)) }
         }
     }
 
@@ -341,6 +341,46 @@ public final class KofuDatabase: Sendable {
             let timer = Task { try? await Task.sleep(for: limit); first.settle(false) }
             Task { await task.value; timer.cancel(); first.settle(true) }
         }
+    }
+}
+
+/// A leased PostgreSQL connection as an `SQLDatabase` whose statements fail with `DatabaseError.unavailable`
+/// once the connection has closed, instead of never completing.
+///
+/// PostgresNIO (1.33.2) sends a statement with `channel.write(…, promise: nil)`. Once the server has dropped the
+/// connection, NIO removes the channel's handlers shortly after it goes inactive, and a statement written after
+/// that reaches no handler: its write fails silently and its answer never comes. A transaction's `ROLLBACK` after
+/// a statement failed because PostgreSQL stopped is exactly such a statement; on an idle machine it was usually
+/// written before the handlers went, under load after, and the request hung (issue 16). So each statement is
+/// sent from the connection's event loop, where the check that the channel is still active and the write happen
+/// in one step: an active channel still has its handler, which answers or fails every statement it is given.
+struct OpenConnectionSQL: SQLDatabase {
+    let connection: PostgresConnection
+    private let base: any SQLDatabase
+
+    init(_ connection: PostgresConnection) {
+        self.connection = connection
+        self.base = connection.sql()
+    }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        let connection = self.connection, base = self.base
+        return eventLoop.flatSubmit {
+            // On the event loop: the channel cannot close between this check and the write below.
+            guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(DatabaseError.unavailable) }
+            return base.execute(sql: query, onRow)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        let future: EventLoopFuture<Void> = execute(sql: query, onRow)
+        try await future.get()
     }
 }
 
