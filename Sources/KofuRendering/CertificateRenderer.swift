@@ -22,11 +22,11 @@ public final class CertificateRenderer: Sendable {
     private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
-    /// The warning word of each template's 地紋, outlined once here ("word|size" → outline).
-    private let groundWords: [String: WordOutline]
-    /// The same grounds as finished PDF objects, built once here ("word|size|gray" → ground), immutable and
-    /// shared by every render (see `PrebuiltGround`).
-    private let prebuiltGrounds: [String: PrebuiltGround]
+    /// The warning word of each kind's 地紋, outlined once here (kinds with the same word share one).
+    private let groundWords: [CertificateKind: WordOutline]
+    /// The same grounds as finished PDF objects, built once here per kind (kinds with the same ground share one
+    /// instance, which a document then writes once), immutable and shared by every render (`PrebuiltGround`).
+    private let prebuiltGrounds: [CertificateKind: PrebuiltGround]
     /// `.wordMask` only in tests (the 地紋 word's outline); `.normal` otherwise.
     let groundMode: GroundMode
     /// The municipality's wording the templates were loaded with (also what `/verify` labels with).
@@ -70,24 +70,27 @@ public final class CertificateRenderer: Sendable {
                                     nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
         self.templates = templates
         let words = try fonts.withInstance { font in
-            var words: [String: WordOutline] = [:]
+            var byWord: [String: WordOutline] = [:]
+            var words: [CertificateKind: WordOutline] = [:]
             for kind in CertificateKind.allCases {
                 guard let g = templates[kind].ground else { continue }
-                words[Self.key(g)] = try WordOutline(g.warning, points: g.warningSize, font: font, glyphs: glyphs)
+                let key = "\(g.warning)|\(g.warningSize)"
+                if byWord[key] == nil { byWord[key] = try WordOutline(g.warning, points: g.warningSize, font: font, glyphs: glyphs) }
+                words[kind] = byWord[key]
             }
             return words
         }
         groundWords = words
-        var prebuilt: [String: PrebuiltGround] = [:]
-        for kind in CertificateKind.allCases {
-            guard let g = templates[kind].ground, let word = words[Self.key(g)] else { continue }
-            prebuilt[Self.prebuiltKey(g)] = PrebuiltGround(outline: word, ink: g.gray, mode: groundMode)
+        var byGround: [String: PrebuiltGround] = [:]
+        var prebuilt: [CertificateKind: PrebuiltGround] = [:]
+        for (kind, word) in words {
+            guard let g = templates[kind].ground else { continue }
+            let key = "\(g.warning)|\(g.warningSize)|\(g.gray)"
+            if byGround[key] == nil { byGround[key] = PrebuiltGround(outline: word, ink: g.gray, mode: groundMode) }
+            prebuilt[kind] = byGround[key]
         }
         prebuiltGrounds = prebuilt
     }
-
-    static func key(_ g: GroundElement) -> String { "\(g.warning)|\(g.warningSize)" }
-    static func prebuiltKey(_ g: GroundElement) -> String { "\(g.warning)|\(g.warningSize)|\(g.gray)" }
 
     /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
     public func unprintableCharacters(in text: String) -> [Character] {
@@ -118,10 +121,9 @@ public final class CertificateRenderer: Sendable {
                                            certificate: document.certificate, qrText: document.qrText,
                                            canvas: canvas, coverage: coverage,
                                            seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode,
-                                           groundWord: templates[document.certificate.kind].ground.flatMap { groundWords[Self.key($0)] },
+                                           groundWord: groundWords[document.certificate.kind],
                                            prebuiltSeal: groundThroughCairo ? nil : seal.prebuilt,
-                                           prebuiltGround: groundThroughCairo ? nil
-                                               : templates[document.certificate.kind].ground.flatMap { prebuiltGrounds[Self.prebuiltKey($0)] })
+                                           prebuiltGround: groundThroughCairo ? nil : prebuiltGrounds[document.certificate.kind])
                 pages += try page.draw()
             }
             return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)

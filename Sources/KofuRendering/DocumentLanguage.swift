@@ -65,7 +65,7 @@ enum DocumentLanguage {
                 pageNumbers.append(n)
                 i += 3
             }
-            // One set of objects per distinct ground (they are equal when they are the same template's).
+            // One set of objects per distinct ground (the renderer shares one instance between equal grounds).
             var placed: [(ground: PrebuiltGround, pattern: Int, content: Int)] = []
             var updatedResources: [Int: String] = [:]
             // The seal: its image once, and two one-operator streams that put cairo's page content inside q … Q
@@ -97,7 +97,7 @@ enum DocumentLanguage {
                 var streams = ["\(contents) 0 R"]
                 if let ground = grounds[index] {
                     let slot: Int
-                    if let k = placed.firstIndex(where: { $0.ground.cellStream == ground.cellStream && $0.ground.dotStreams.map(\.content) == ground.dotStreams.map(\.content) }) {
+                    if let k = placed.firstIndex(where: { $0.ground === ground }) {
                         slot = k
                     } else {
                         let made = ground.objects(first: nextNumber, name: "\(PrebuiltGround.resourceName)\(placed.count)")

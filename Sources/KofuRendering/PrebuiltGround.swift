@@ -16,8 +16,9 @@ import Darwin
 /// (with the pages that use them) in the incremental update that already sets `/Lang` (`DocumentLanguage`).
 ///
 /// Shared between concurrent renders: every stored property is an immutable value (`[UInt8]`, `String`,
-/// numbers) written once in `init`; `objects(first:)` only reads them.
-struct PrebuiltGround: Sendable {
+/// numbers) written once in `init`; `objects(first:)` only reads them. A class, so that a document writes one
+/// ground once however many of its pages use it (the renderer builds one instance per distinct ground).
+final class PrebuiltGround: Sendable {
     /// The ground cell's content stream (deflated when zlib is at hand, see `Deflate`).
     let cellStream: [UInt8]
     let cellDeflated: Bool
