@@ -335,11 +335,16 @@ public final class KofuDatabase: Sendable {
 
     /// Whether `task` finishes within `limit` (it is not awaited any longer after that).
     static func finished(_ task: Task<Void, Never>, within limit: Duration) async -> Bool {
-        let first = FirstAnswer()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+        await value(of: task, within: limit) != nil
+    }
+
+    /// `task`'s value if it finishes within `limit`, else nil (the task is not awaited any longer after that).
+    public static func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -> T? {
+        let first = FirstAnswer<T?>()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
             first.wait(continuation)
-            let timer = Task { try? await Task.sleep(for: limit); first.settle(false) }
-            Task { await task.value; timer.cancel(); first.settle(true) }
+            let timer = Task { try? await Task.sleep(for: limit); first.settle(nil) }
+            Task { let value = await task.value; timer.cancel(); first.settle(value) }
         }
     }
 }
@@ -385,10 +390,10 @@ struct OpenConnectionSQL: SQLDatabase {
 }
 
 /// Resumes a waiting caller with the first answer given; later answers are ignored.
-final class FirstAnswer: Sendable {
-    private let waiter = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-    func wait(_ continuation: CheckedContinuation<Bool, Never>) { waiter.withLock { $0 = continuation } }
-    func settle(_ value: Bool) { waiter.withLock { $0.take() }?.resume(returning: value) }
+final class FirstAnswer<Value: Sendable>: Sendable {
+    private let waiter = Mutex<CheckedContinuation<Value, Never>?>(nil)
+    func wait(_ continuation: CheckedContinuation<Value, Never>) { waiter.withLock { $0 = continuation } }
+    func settle(_ value: Value) { waiter.withLock { $0.take() }?.resume(returning: value) }
 }
 
 /// Hands a leased PostgreSQL connection from the task holding the lease to the caller, with a deadline.

@@ -3,7 +3,6 @@ import KofuServer
 import KofuStorage
 import KofuStorageTestSupport
 import KofuTestSupport
-import Synchronization
 import Testing
 
 /// A throw-away PostgreSQL server owned by one test (its own directory and port, so the suite's shared
@@ -242,22 +241,17 @@ struct OwnPostgres {
     /// How `body` ended: "ok", "unavailable", another error's type, or "no answer" within 30 s (a hang; the
     /// body is left behind).
     static func outcome(_ body: @escaping @Sendable () async throws -> Void) async -> String {
-        let answer = FirstString()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            answer.wait(continuation)
-            let timer = Task { try? await Task.sleep(for: .seconds(30)); answer.settle("no answer") }
-            Task {
-                do {
-                    try await body()
-                    answer.settle("ok")
-                } catch DatabaseError.unavailable {
-                    answer.settle("unavailable")
-                } catch {
-                    answer.settle(String(describing: type(of: error)))
-                }
-                timer.cancel()
+        let run = Task<String, Never> {
+            do {
+                try await body()
+                return "ok"
+            } catch DatabaseError.unavailable {
+                return "unavailable"
+            } catch {
+                return String(describing: type(of: error))
             }
         }
+        return await KofuDatabase.value(of: run, within: .seconds(30)) ?? "no answer"
     }
 
     /// Starts `kofu serve` for `node` and waits for it to exit on its own.
@@ -279,13 +273,6 @@ struct OwnPostgres {
         }
         return (p.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
-}
-
-/// The first string settled wins; later ones are ignored.
-final class FirstString: Sendable {
-    private let waiter = Mutex<CheckedContinuation<String, Never>?>(nil)
-    func wait(_ continuation: CheckedContinuation<String, Never>) { waiter.withLock { $0 = continuation } }
-    func settle(_ value: String) { waiter.withLock { $0.take() }?.resume(returning: value) }
 }
 
 actor Phase {

@@ -10,7 +10,7 @@ import Testing
 
     @Test func aTaskThatNeverFinishesIsLeftBehindAfterTheLimit() async {
         // Ignores cancellation, like the pool's run() that was seen to hang, until the test lets it go.
-        let gate = FirstAnswer()
+        let gate = FirstAnswer<Bool>()
         let stuck = Task<Void, Never> { _ = await withCheckedContinuation { gate.wait($0) } }
         stuck.cancel()
         #expect(await !KofuDatabase.finished(stuck, within: .milliseconds(200)))
