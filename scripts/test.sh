@@ -43,9 +43,11 @@ swift_tests() {
   set -o pipefail
   stdbuf -oL -eL timeout --kill-after=30s "${KOFU_TEST_TIMEOUT:-40m}" swift test --skip-build "$@" 2>&1 | tee "$pgdir/swift-test.log"
 }
-# The load test (500 residents at once, on each backend) runs on its own after the parallel suite, like the
-# cluster test: beside the other suites on two cores it starved their clients' deadlines, and theirs its own.
-if [ "$#" = 0 ]; then set -- --skip ConcurrencyTests; loadtest=1; else loadtest=0; fi
+# The two load tests run each on its own after the parallel suite: the 500 residents at once (on each backend)
+# and the three-node cluster. Beside the other suites on two cores they starved their clients' deadlines, and
+# those theirs.
+load_tests="ConcurrencyTests ClusterTests"
+if [ "$#" = 0 ]; then set -- --skip "${load_tests// /|}"; loadtest=1; else loadtest=0; fi
 swift_tests "$@" || status=$?
 # One known upstream race kills the whole test process, not a test: swift-nio traps "Deinited NIOAsyncWriter
 # without calling finish()" when a connection is accepted just as a server's serving task ends (apple/swift-nio
@@ -57,9 +59,9 @@ if [ "$status" != 0 ] && grep -q "Deinited NIOAsyncWriter without calling finish
   swift_tests "$@" || status=$?
 fi
 if [ "$loadtest" = 1 ]; then
-  stdbuf -oL -eL timeout --kill-after=30s 15m swift test --skip-build --filter ConcurrencyTests || status=$?
-  # The three-node cluster test on its own, after the parallel suite (its load would starve the others).
-  KOFU_TEST_CLUSTER=1 stdbuf -oL -eL timeout --kill-after=30s 15m swift test --skip-build --filter ClusterTests || status=$?
+  for suite in $load_tests; do
+    stdbuf -oL -eL timeout --kill-after=30s 15m swift test --skip-build --filter "$suite" || status=$?
+  done
 fi
 # The browser tests start .build/debug/kofu (built above) on a free loopback port with their own data.
 stdbuf -oL -eL timeout --kill-after=30s "${KOFU_BROWSER_TEST_TIMEOUT:-15m}" \
