@@ -37,6 +37,8 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev", "libfreetype-dev"])]),
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode",
                        providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
 
@@ -48,9 +50,10 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         /// OpenSSL wrappers: SHA-256, ECDSA P-256, AES-256-GCM, scrypt, random bytes.
         .target(name: "KofuCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
-        /// Templates → PDF on cairo, QR from libqrencode.
+        /// Templates → PDF: Kofu's own PDF writer on the hot path (zlib, FreeType metrics, libqrencode), cairo as
+        /// the reference drawing the tests compare it with.
         .target(name: "KofuRendering", dependencies: [
-            "KofuDomain", "CCairo", "CQRencode", "Yams",
+            "KofuDomain", "CCairo", "CQRencode", "CZlib", "Yams",
         ], swiftSettings: swiftSettings),
         /// The signed QR seal: payload, Base45, signing and verification, key files.
         .target(name: "KofuSeal", dependencies: ["KofuDomain", "KofuCrypto"], swiftSettings: swiftSettings),

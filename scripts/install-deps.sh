@@ -4,7 +4,7 @@ set -euo pipefail
 # chromium and fonts-noto-cjk: the browser tests of the staff pages (headless, Japanese text in screenshots);
 # python3-pip installs Playwright for Python and pytest where the system Python has no pip.
 # prometheus provides promtool, which checks and tests deploy/prometheus/kofu-rules.yml.
-packages=(pkg-config libcairo2-dev libfreetype-dev libqrencode-dev libssl-dev libsqlite3-dev
+packages=(pkg-config libcairo2-dev libfreetype-dev libqrencode-dev zlib1g-dev libssl-dev libsqlite3-dev
           poppler-utils zbar-tools qpdf postgresql openssl curl chromium fonts-noto-cjk python3-pip prometheus)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,23 +1,16 @@
-import CCairo
 import Foundation
 import KofuDomain
 
-/// Draws one certificate (one or more pages) onto a canvas.
-struct CertificatePage {
+/// Draws one certificate (one or more pages) onto a canvas (`PDFWriter`, or cairo's `PDFCanvas` as the reference).
+struct CertificatePage<Canvas: PageCanvas> {
     let template: Template
     let certificate: Certificate
     let qrText: String
-    let canvas: PDFCanvas
+    let canvas: Canvas
     let coverage: Set<UInt32>
-    let seal: (surface: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double))
-    var groundMode: GroundMode = .normal
     /// The outline of the ground's warning word, prepared by the renderer.
     var groundWord: WordOutline?
-    /// The 公印 as a finished PDF image (see `PrebuiltSeal`); when given, it is used instead of `seal`'s surface
-    /// unless the seal would overlap the QR (cairo paints the QR's white square after the seal).
-    var prebuiltSeal: PrebuiltSeal?
-    /// The same ground as finished PDF objects (see `PrebuiltGround`); when given, it is used instead of
-    /// drawing `groundWord` through cairo.
+    /// The same ground as finished PDF objects (see `PrebuiltGround`), for the writer.
     var prebuiltGround: PrebuiltGround?
 
     /// Draws every page and returns how many there were.
@@ -28,7 +21,7 @@ struct CertificatePage {
     func draw() throws -> Int {
         try checkPrintable()
         let pages: [[TableRow]] = template.table.map { table in
-            Self.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel), table: table)
+            Pagination.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel), table: table)
         } ?? [[]]
         let pageCount = pages.count
         for (index, pageRows) in pages.enumerated() {
@@ -48,37 +41,12 @@ struct CertificatePage {
                 }
             }
             if template.seal.pages.includes(page: page, of: pageCount) {
-                let placement = PrebuiltSeal.Placement(x: template.seal.x, y: template.seal.y, width: template.seal.width)
-                if let prebuiltSeal, !Self.sealOverlapsQR(placement, seal: prebuiltSeal, qr: template.qr) {
-                    canvas.prebuiltSeal(prebuiltSeal, at: placement)
-                } else {
-                    canvas.stamp(seal.surface, pixelWidth: seal.pixelWidth, ink: seal.ink, x: template.seal.x,
-                                 y: template.seal.y, width: template.seal.width)
-                }
+                try canvas.seal(at: PrebuiltSeal.Placement(x: template.seal.x, y: template.seal.y, width: template.seal.width))
             }
             try canvas.qr(qrText, x: template.qr.x, y: template.qr.y, size: template.qr.size)
-            try canvas.check()
-            canvas.showPage()
+            try canvas.showPage()
         }
         return pageCount
-    }
-
-    /// Splits the table's rows over pages. Every page but the last may fill down to `bottomNotLast` (it has no
-    /// closing statement, mayor or 公印); the last stops at `bottom`. A 計 line is never the first row of a
-    /// page: the installment above it moves along with it.
-    static func paginate(_ rows: [TableRow], table: TableElement) -> [[TableRow]] {
-        let lastCapacity = table.rows(above: table.bottom)
-        let capacity = table.rows(above: table.bottomNotLast)
-        var pages: [[TableRow]] = []
-        var start = 0
-        while rows.count - start > lastCapacity {
-            var take = min(capacity, rows.count - start - 1)
-            if take > 1, rows[start + take].isSubtotal { take -= 1 }
-            pages.append(Array(rows[start..<start + take]))
-            start += take
-        }
-        pages.append(Array(rows[start...]))
-        return pages
     }
 
     /// One page's elements in reading order.
@@ -218,7 +186,7 @@ struct CertificatePage {
             }
         }
         canvas.line(g.x + g.labelWidth, g.y, g.x + g.labelWidth, g.y + height, points: 0.4)
-        canvas.rect(g.x, g.y, g.width, height, stroke: 0.8)
+        canvas.rect(g.x, g.y, g.width, height, stroke: 0.8, fill: nil)
     }
 
     /// Draws the page's rows and returns the y of the table's bottom edge (where anchored texts are measured
@@ -269,7 +237,7 @@ struct CertificatePage {
             x += c.width
             canvas.line(x, t.y, x, t.y + height, points: 0.4)
         }
-        canvas.rect(t.x, t.y, t.width, height, stroke: 0.8)
+        canvas.rect(t.x, t.y, t.width, height, stroke: 0.8, fill: nil)
         let end = t.y + height
         if isLastPage, let mark = t.endMark {
             canvas.tagged("P") {
@@ -280,42 +248,45 @@ struct CertificatePage {
         return end
     }
 
-    /// Whether the seal's square and the QR's (quiet zone included) share any area.
-    static func sealOverlapsQR(_ p: PrebuiltSeal.Placement, seal: PrebuiltSeal, qr: QRElement) -> Bool {
-        let h = p.width * Double(seal.height) / Double(seal.width)
-        return p.x < qr.x + qr.size && qr.x < p.x + p.width && p.y < qr.y + qr.size && qr.y < p.y + h
-    }
-
     private func drawFrame() {
-        canvas.rect(8, 8, pageWidthMM - 16, pageHeightMM - 16, stroke: 1.2)
-        canvas.rect(9.2, 9.2, pageWidthMM - 18.4, pageHeightMM - 18.4, stroke: 0.3)
+        canvas.rect(8, 8, pageWidthMM - 16, pageHeightMM - 16, stroke: 1.2, fill: nil)
+        canvas.rect(9.2, 9.2, pageWidthMM - 18.4, pageHeightMM - 18.4, stroke: 0.3, fill: nil)
     }
 
     /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, then the
     /// microtext lines along the top and bottom. Drawn first, under everything, and untagged (decoration).
     private func drawGround(_ g: GroundElement, word: WordOutline, page: Int, of count: Int) throws {
-        if let prebuiltGround {
-            // The same rectangle and pattern, added under the page as prebuilt objects when the PDF is finished.
-            canvas.prebuiltGround(prebuiltGround)
-        } else {
-            let cr = canvas.cr
-            cairo_save(cr)
-            // Inside the frame, leaving the microtext its own clean bands (legible under a loupe, not lost in dots).
-            cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
-            cairo_set_source(cr, canvas.groundPattern(g, outline: word, mode: groundMode))
-            cairo_fill(cr)
-            cairo_restore(cr)
-        }
+        try canvas.ground(g, word: word, prebuilt: prebuiltGround)
 
         if !g.microtext.isEmpty {
             let unit = try resolve(g.microtext, page: page, of: count) + " "
-            canvas.setFont(points: g.microtextSize)
-            let unitWidth = canvas.width(of: unit)
+            let unitWidth = canvas.width(of: unit, points: g.microtextSize)
             guard unitWidth > 0 else { return }
             let units = max(1, Int((pageWidthMM - 24) / unitWidth))
             canvas.setColor(0.35, 0.35, 0.45)
             canvas.repeatedText(unit, count: units, x: pageWidthMM / 2 - unitWidth * Double(units) / 2,
                                 baselines: [12.2, pageHeightMM - 11.2], points: g.microtextSize)
         }
+    }
+}
+
+/// How a 納税証明書's table rows spread over pages.
+enum Pagination {
+    /// Splits the table's rows over pages. Every page but the last may fill down to `bottomNotLast` (it has no
+    /// closing statement, mayor or 公印); the last stops at `bottom`. A 計 line is never the first row of a
+    /// page: the installment above it moves along with it.
+    static func paginate(_ rows: [TableRow], table: TableElement) -> [[TableRow]] {
+        let lastCapacity = table.rows(above: table.bottom)
+        let capacity = table.rows(above: table.bottomNotLast)
+        var pages: [[TableRow]] = []
+        var start = 0
+        while rows.count - start > lastCapacity {
+            var take = min(capacity, rows.count - start - 1)
+            if take > 1, rows[start + take].isSubtotal { take -= 1 }
+            pages.append(Array(rows[start..<start + take]))
+            start += take
+        }
+        pages.append(Array(rows[start...]))
+        return pages
     }
 }

@@ -11,14 +11,21 @@ public struct RenderedDocument: Sendable {
     public init(pdf: [UInt8], pageCount: Int) { self.pdf = pdf; self.pageCount = pageCount }
 }
 
-/// Turns certificates into PDFs on cairo's PDF surface, entirely in memory.
+/// Turns certificates into PDFs, entirely in memory, with Kofu's own PDF writer (`PDFWriter`); cairo draws the
+/// same pages as the reference the tests compare with (`throughCairo`).
 ///
-/// Loaded once at start-up (templates, font, 公印 seal) and then shared: `render` is safe to call from many
-/// tasks at once. Templates and the seal pixels are immutable values; FreeType faces are borrowed
-/// exclusively from a lock-protected pool for the length of one `render` call.
+/// Loaded once at start-up (templates, font, 公印 seal, and each kind's prebuilt font subset, ground and seal)
+/// and then shared: `render` is safe to call from many tasks at once. Everything loaded is immutable; the
+/// per-render state (a deflate stream, a FreeType face for cairo) is borrowed exclusively from lock-protected
+/// pools for the length of one `render` call.
 public final class CertificateRenderer: Sendable {
     private let templates: TemplateSet
-    private let fonts: FontPool
+    /// FreeType faces for cairo (the reference drawing and the ground word's outline at load).
+    private let fonts: Pool<FontInstance>
+    private let deflaters: Pool<Deflater>
+    private let program: TrueTypeFont
+    /// Each kind's prebuilt subset of the font (its template's own characters and the common ones).
+    private let prebuiltFonts: [CertificateKind: PrebuiltFont]
     private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
@@ -31,9 +38,8 @@ public final class CertificateRenderer: Sendable {
     let groundMode: GroundMode
     /// The municipality's wording the templates were loaded with (also what `/verify` labels with).
     public let wording: Wording
-    /// Tests only: draw the ground (`Ground.pattern`) and the seal through cairo, the reference the prebuilt
-    /// ground and seal are compared with.
-    let groundThroughCairo: Bool
+    /// Tests only: draw everything through cairo (`PDFCanvas`), the reference the writer's pages are compared with.
+    let throughCairo: Bool
 
     /// Loads and validates all four templates, the font and the seal image. A broken template (unknown field,
     /// bad geometry, missing image, YAML error) throws `TemplateError` naming file:line:column.
@@ -45,14 +51,17 @@ public final class CertificateRenderer: Sendable {
     }
 
     init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil,
-         groundMode: GroundMode, groundThroughCairo: Bool = false) throws {
+         groundMode: GroundMode, throughCairo: Bool = false) throws {
         self.groundMode = groundMode
-        self.groundThroughCairo = groundThroughCairo
+        self.throughCairo = throughCairo
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
         let coverage = glyphs.coverage
         self.coverage = coverage
-        fonts = try FontPool(path: fontPath)
+        fonts = try Pool { try FontInstance(path: fontPath) }
+        deflaters = try Pool { Deflater(level: PDFWriter.requestLevel) }
+        let program = try TrueTypeFont(path: fontPath)
+        self.program = program
         seal = try SealImage(path: sealImagePath)
         let wording = try Wording.load(path: wordingPath ?? (templatesDirectory as NSString).appendingPathComponent(Wording.fileName),
                                        isPrintable: { coverage.contains($0.value) })
@@ -69,7 +78,16 @@ public final class CertificateRenderer: Sendable {
         let templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
                                     nonTaxation: try load(.nonTaxation), vehicleInspection: try load(.vehicleInspection))
         self.templates = templates
-        let words = try fonts.withInstance { font in
+        var subsets: [CertificateKind: PrebuiltFont] = [:]
+        for (i, kind) in CertificateKind.allCases.enumerated() {
+            let tag = "KOFUA" + String(UnicodeScalar(UInt8(ascii: "A") + UInt8(i)))
+            // Tax item names come from the wording per row; everything else the wording gives is in the templates.
+            let taxItems = wording.entries.filter { $0.key.hasPrefix("tax_items.") }.values.joined()
+            subsets[kind] = try PrebuiltFont(tag: tag, text: templates[kind].literalScalars.union(PrebuiltFont.common)
+                                                .union(taxItems.unicodeScalars), glyphs: glyphs, font: program)
+        }
+        prebuiltFonts = subsets
+        let words = try fonts.with { font in
             var byWord: [String: WordOutline] = [:]
             var words: [CertificateKind: WordOutline] = [:]
             for kind in CertificateKind.allCases {
@@ -102,7 +120,7 @@ public final class CertificateRenderer: Sendable {
     public func pageCount(of certificate: Certificate) -> Int {
         let template = templates[certificate.kind].specialized(for: certificate)
         guard let table = template.table else { return 1 }
-        return CertificatePage.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel),
+        return Pagination.paginate(FieldCatalogue.taxPaymentRows(certificate, subtotalLabel: table.subtotalLabel),
                                         table: table).count
     }
 
@@ -111,23 +129,33 @@ public final class CertificateRenderer: Sendable {
     /// number and its certificate number. `qrText` is drawn as the QR code of that certificate.
     public func render(_ documents: [(certificate: Certificate, qrText: String)]) throws -> RenderedDocument {
         guard let title = documents.first?.certificate.kind.title else { throw RenderError.noCertificates }
-        return try fonts.withInstance { font in
-            let canvas = try PDFCanvas(font: font, glyphs: glyphs, title: title)
-            let sealSurface = try seal.makeSurface()
-            defer { cairo_surface_destroy(sealSurface) }
+        if throughCairo {
+            return try fonts.with { font in
+                let canvas = try PDFCanvas(font: font, glyphs: glyphs, seal: seal, groundMode: groundMode, title: title)
+                var pages = 0
+                for document in documents {
+                    pages += try page(document, on: canvas).draw()
+                }
+                return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
+            }
+        }
+        return try deflaters.with { deflater in
+            let writer = PDFWriter(glyphs: glyphs, font: program, seal: seal.prebuilt, title: title, deflater: deflater)
             var pages = 0
             for document in documents {
-                let page = CertificatePage(template: templates[document.certificate.kind].specialized(for: document.certificate),
-                                           certificate: document.certificate, qrText: document.qrText,
-                                           canvas: canvas, coverage: coverage,
-                                           seal: (sealSurface, seal.width, seal.ink), groundMode: groundMode,
-                                           groundWord: groundWords[document.certificate.kind],
-                                           prebuiltSeal: groundThroughCairo ? nil : seal.prebuilt,
-                                           prebuiltGround: groundThroughCairo ? nil : prebuiltGrounds[document.certificate.kind])
-                pages += try page.draw()
+                writer.use(prebuiltFonts[document.certificate.kind]!)
+                pages += try page(document, on: writer).draw()
             }
-            return RenderedDocument(pdf: try canvas.finish(), pageCount: pages)
+            return RenderedDocument(pdf: try writer.finish(), pageCount: pages)
         }
+    }
+
+    private func page<Canvas: PageCanvas>(_ document: (certificate: Certificate, qrText: String),
+                                          on canvas: Canvas) -> CertificatePage<Canvas> {
+        let kind = document.certificate.kind
+        return CertificatePage(template: templates[kind].specialized(for: document.certificate),
+                               certificate: document.certificate, qrText: document.qrText, canvas: canvas,
+                               coverage: coverage, groundWord: groundWords[kind], prebuiltGround: prebuiltGrounds[kind])
     }
 }
 

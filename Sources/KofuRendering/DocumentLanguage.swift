@@ -1,7 +1,8 @@
 import Foundation
 
-/// Sets the document language (`/Lang` on the catalog) of a PDF cairo wrote, and marks a tagged one as such. Cairo has no API for it, and a
-/// screen reader needs it to read 東京都 as Japanese rather than spell it out.
+/// Sets the document language (`/Lang` on the catalog) of a PDF cairo wrote (the reference drawing,
+/// `PDFCanvas`), and marks a tagged one as such. Cairo has no API for it, and a screen reader needs it to read
+/// 東京都 as Japanese rather than spell it out. (`PDFWriter` writes both itself.)
 ///
 /// The original bytes are kept as they are; the new catalog is appended as a PDF incremental update (the
 /// catalog object again with `/Lang`, a cross-reference section for it, and a trailer pointing back at the
@@ -12,16 +13,6 @@ enum DocumentLanguage {
     enum Failure: Error, Equatable { case unrecognisedPDF(String) }
 
     static func set(_ language: String, in pdf: [UInt8]) throws -> [UInt8] {
-        try set(language, in: pdf, grounds: [:])
-    }
-
-    /// Also adds the prebuilt 地紋 (`PrebuiltGround`) under the pages that have one (`grounds`: 0-based page
-    /// index → ground): its objects once per ground, and for each such page a new version of the page (its
-    /// contents become `[ground, cairo's stream]`, so the ground lies under everything) and of its resources
-    /// (the pattern added under `/Pattern`), all in the same incremental update. Likewise the prebuilt 公印
-    /// (`seals`: page index → seal and where it goes), painted after cairo's content as cairo painted it.
-    static func set(_ language: String, in pdf: [UInt8], grounds: [Int: PrebuiltGround],
-                    seals: [Int: (PrebuiltSeal, PrebuiltSeal.Placement)] = [:]) throws -> [UInt8] {
         guard let startxref = lastRange(of: "startxref", in: pdf),
               let trailer = lastRange(of: "trailer", in: pdf, before: startxref.lowerBound) else {
             throw Failure.unrecognisedPDF("no trailer")
@@ -50,89 +41,8 @@ enum DocumentLanguage {
         // /MarkInfo, without which readers treat the file as untagged.
         let markInfo = body.contains("/StructTreeRoot") && !body.contains("/MarkInfo") ? "   /MarkInfo << /Marked true >>\n" : ""
         let catalog = String(body[..<close.lowerBound]) + markInfo + "   /Lang (\(language))\n>>"
-        var objects: [(number: Int, bytes: [UInt8])] = [(root, Array(catalog.trimmingLeadingNewlines().utf8))]
-        var nextNumber = size
-        if !grounds.isEmpty || !seals.isEmpty {
-            guard let pagesRoot = integer(after: "/Pages", in: body) else { throw Failure.unrecognisedPDF("catalog without /Pages") }
-            let kids = try objectBody(pagesRoot)
-            guard let open = kids.range(of: "/Kids"), let from = kids[open.upperBound...].firstIndex(of: "["),
-                  let to = kids[from...].firstIndex(of: "]") else { throw Failure.unrecognisedPDF("no /Kids") }
-            let refs = kids[kids.index(after: from)..<to].split(whereSeparator: \.isWhitespace)
-            var pageNumbers: [Int] = []
-            var i = 0
-            while i + 2 < refs.count {
-                guard let n = Int(refs[i]) else { throw Failure.unrecognisedPDF("bad /Kids") }
-                pageNumbers.append(n)
-                i += 3
-            }
-            // One set of objects per distinct ground (the renderer shares one instance between equal grounds).
-            var placed: [(ground: PrebuiltGround, pattern: Int, content: Int)] = []
-            var updatedResources: [Int: String] = [:]
-            // The seal: its image once, and two one-operator streams that put cairo's page content inside q … Q
-            // (cairo leaves its y-flip on the graphics state), so the seal after it starts from the default space.
-            var sealObjects: (image: Int, save: Int, restore: Int)?
-            func addResource(_ category: String, _ name: String, _ number: Int, to resources: Int) throws {
-                var dict = try updatedResources[resources] ?? objectBody(resources)
-                let entry = "\(name) \(number) 0 R "
-                if !dict.contains(name + " ") {
-                    if let r = dict.range(of: "\(category) <<") {
-                        dict.insert(contentsOf: " " + entry, at: r.upperBound)
-                    } else if let r = dict.range(of: "<<") {
-                        dict.insert(contentsOf: "\n   \(category) << \(entry)>>", at: r.upperBound)
-                    } else {
-                        throw Failure.unrecognisedPDF("page resources not a dictionary")
-                    }
-                }
-                updatedResources[resources] = dict
-            }
-            for index in Set(grounds.keys).union(seals.keys).sorted() {
-                guard index < pageNumbers.count else { throw Failure.unrecognisedPDF("no page \(index + 1)") }
-                let pageNumber = pageNumbers[index]
-                let page = try objectBody(pageNumber)
-                guard page.contains("/Type /Page"), let contents = integer(after: "/Contents", in: page),
-                      let resources = integer(after: "/Resources", in: page),
-                      let contentsRange = page.range(of: "/Contents \(contents) 0 R") else {
-                    throw Failure.unrecognisedPDF("page \(index + 1) without /Contents n 0 R or /Resources n 0 R")
-                }
-                var streams = ["\(contents) 0 R"]
-                if let ground = grounds[index] {
-                    let slot: Int
-                    if let k = placed.firstIndex(where: { $0.ground === ground }) {
-                        slot = k
-                    } else {
-                        let made = ground.objects(first: nextNumber, name: "\(PrebuiltGround.resourceName)\(placed.count)")
-                        nextNumber += ground.objectCount
-                        objects += made.objects
-                        placed.append((ground, made.pattern, made.content))
-                        slot = placed.count - 1
-                    }
-                    streams.insert("\(placed[slot].content) 0 R", at: 0)
-                    try addResource("/Pattern", "/\(PrebuiltGround.resourceName)\(slot)", placed[slot].pattern, to: resources)
-                }
-                if let (seal, placement) = seals[index] {
-                    let made: (image: Int, save: Int, restore: Int)
-                    if let sealObjects { made = sealObjects } else {
-                        made = (nextNumber, nextNumber + 1, nextNumber + 2)
-                        nextNumber += 3
-                        objects.append((made.image, seal.imageObject))
-                        objects.append((made.save, Array("<< /Length 2 >>\nstream\nq\nendstream".utf8)))
-                        objects.append((made.restore, Array("<< /Length 2 >>\nstream\nQ\nendstream".utf8)))
-                        sealObjects = made
-                    }
-                    let content = seal.content(placement, name: PrebuiltSeal.resourceName)
-                    objects.append((nextNumber, Array("<< /Length \(content.utf8.count) >>\nstream\n\(content)endstream".utf8)))
-                    let i = streams.count - 1
-                    streams.insert("\(made.save) 0 R", at: i)
-                    streams += ["\(made.restore) 0 R", "\(nextNumber) 0 R"]
-                    nextNumber += 1
-                    try addResource("/XObject", "/\(PrebuiltSeal.resourceName)", made.image, to: resources)
-                }
-                var newPage = page
-                newPage.replaceSubrange(contentsRange, with: "/Contents [ \(streams.joined(separator: " ")) ]")
-                objects.append((pageNumber, Array(newPage.trimmingLeadingNewlines().utf8)))
-            }
-            for (number, dict) in updatedResources { objects.append((number, Array(dict.trimmingLeadingNewlines().utf8))) }
-        }
+        let objects: [(number: Int, bytes: [UInt8])] = [(root, Array(catalog.trimmingLeadingNewlines().utf8))]
+        let nextNumber = size
         var out = pdf
         out.reserveCapacity(pdf.count + objects.reduce(0) { $0 + $1.bytes.count + 40 } + 64)
         if out.last != UInt8(ascii: "\n") { out.append(UInt8(ascii: "\n")) }

@@ -119,23 +119,24 @@ private final class UserDataKey: @unchecked Sendable {
 
 private let fontFaceKey = UserDataKey()
 
-/// A lock-protected free list of font instances. A render takes one (creating it if all are busy) and gives
-/// it back when done, so no FreeType face is ever used by two threads at once while renders run in parallel.
-final class FontPool: Sendable {
-    private let path: String
-    private let idle: Mutex<[FontInstance]>
-    /// Idle instances kept for reuse; more may exist while many renders run, and are released afterwards.
+/// A lock-protected free list of per-render resources (FreeType font instances, deflate states). A render takes
+/// one (creating it if all are busy) and gives it back when done, so none is ever used by two threads at once
+/// while renders run in parallel.
+final class Pool<Item: Sendable>: Sendable {
+    private let make: @Sendable () throws -> Item
+    private let idle: Mutex<[Item]>
+    /// Idle items kept for reuse; more may exist while many renders run, and are released afterwards.
     private let keep: Int
 
-    init(path: String, keep: Int = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)) throws {
-        self.path = path
+    init(keep: Int = max(2, ProcessInfo.processInfo.activeProcessorCount * 2), make: @escaping @Sendable () throws -> Item) throws {
+        self.make = make
         self.keep = keep
-        idle = Mutex([try FontInstance(path: path)])
+        idle = Mutex([try make()])
     }
 
-    func withInstance<T>(_ body: (FontInstance) throws -> T) throws -> T {
-        let instance = try idle.withLock { $0.popLast() } ?? FontInstance(path: path)
-        defer { idle.withLock { if $0.count < keep { $0.append(instance) } } }
-        return try body(instance)
+    func with<T>(_ body: (Item) throws -> T) throws -> T {
+        let item = try idle.withLock { $0.popLast() } ?? make()
+        defer { idle.withLock { if $0.count < keep { $0.append(item) } } }
+        return try body(item)
     }
 }

@@ -7,31 +7,33 @@ final class PDFSink {
     init() { bytes.reserveCapacity(64 * 1024) }
 }
 
-/// One PDF document being drawn: owns the cairo surface and context, in millimetres with the origin at the
-/// top left. Created per `render` call and never shared between threads.
-final class PDFCanvas {
+/// One PDF document drawn through cairo: the reference drawing that `PDFWriter`'s pages are compared with
+/// (`WriterReferenceTests`), kept because cairo is a well-tested PDF library and the writer is ours. Owns the
+/// cairo surface and context, in millimetres with the origin at the top left. Created per `render` call and
+/// never shared between threads.
+final class PDFCanvas: PageCanvas {
     private let sink = PDFSink()
     private let surface: OpaquePointer
     let cr: OpaquePointer
     private let font: FontInstance
     let glyphs: GlyphMap
+    private let sealImage: SealImage
+    private let sealSurface: OpaquePointer
+    private let groundMode: GroundMode
     /// The current font size in millimetres (user space), as last given to cairo.
     private var fontSizeMM = 1.0
     /// The 地紋 pattern of each ground drawn in this document, built on first use: cairo then writes its
     /// outlines and dot cells once per document, however many pages and certificates use it.
     private var groundPatterns: [String: OpaquePointer] = [:]
-    /// Pages (0-based) that get a prebuilt 地紋 under them when the document is finished (`PrebuiltGround`).
-    private var prebuiltGrounds: [Int: PrebuiltGround] = [:]
-    /// Pages (0-based) that get the prebuilt 公印 painted after their content (`PrebuiltSeal`).
-    private var prebuiltSeals: [Int: (PrebuiltSeal, PrebuiltSeal.Placement)] = [:]
-    /// Pages shown so far.
-    private var pagesShown = 0
 
     static let pointsPerMM = 72.0 / 25.4
 
-    init(font: FontInstance, glyphs: GlyphMap, title: String) throws {
+    init(font: FontInstance, glyphs: GlyphMap, seal: SealImage, groundMode: GroundMode, title: String) throws {
         self.font = font
         self.glyphs = glyphs
+        self.sealImage = seal
+        self.groundMode = groundMode
+        sealSurface = try seal.makeSurface()
         let write: cairo_write_func_t = { closure, data, length in
             guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
             let sink = Unmanaged<PDFSink>.fromOpaque(closure).takeUnretainedValue()
@@ -40,12 +42,16 @@ final class PDFCanvas {
         }
         guard let s = cairo_pdf_surface_create_for_stream(write, Unmanaged.passUnretained(sink).toOpaque(),
                                                            pageWidthMM * Self.pointsPerMM, pageHeightMM * Self.pointsPerMM)
-        else { throw RenderError.cairo(status: "no PDF surface") }
+        else {
+            cairo_surface_destroy(sealSurface)
+            throw RenderError.cairo(status: "no PDF surface")
+        }
         surface = s
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title)
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "Kofu")
         guard let c = cairo_create(s) else {
             cairo_surface_destroy(s)
+            cairo_surface_destroy(sealSurface)
             throw RenderError.cairo(status: "no context")
         }
         cr = c
@@ -63,6 +69,7 @@ final class PDFCanvas {
         for pattern in groundPatterns.values { cairo_pattern_destroy(pattern) }
         cairo_destroy(cr)
         cairo_surface_destroy(surface)
+        cairo_surface_destroy(sealSurface)
     }
 
     func check() throws {
@@ -70,72 +77,68 @@ final class PDFCanvas {
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
     }
 
-    func showPage() {
+    func showPage() throws {
+        try check()
         cairo_show_page(cr)
-        pagesShown += 1
     }
 
-    /// Puts `ground` under the page being drawn (added to the PDF by `finish`, not drawn through cairo).
-    func prebuiltGround(_ ground: PrebuiltGround) { prebuiltGrounds[pagesShown] = ground }
-
-    /// Paints `seal` at `placement` on the page being drawn, after everything else on it (added by `finish`).
-    func prebuiltSeal(_ seal: PrebuiltSeal, at placement: PrebuiltSeal.Placement) { prebuiltSeals[pagesShown] = (seal, placement) }
-
-    /// Finishes the document and returns its bytes.
+    /// Finishes the document and returns its bytes, with `/Lang (ja)` added (`DocumentLanguage`).
     func finish() throws -> [UInt8] {
         try check()
         cairo_surface_finish(surface)
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo(status: String(cString: cairo_status_to_string(status))) }
         do {
-            return try DocumentLanguage.set("ja", in: sink.bytes, grounds: prebuiltGrounds, seals: prebuiltSeals)
+            return try DocumentLanguage.set("ja", in: sink.bytes)
         } catch DocumentLanguage.Failure.unrecognisedPDF(let problem) {
             throw RenderError.cairo(status: "setting /Lang: \(problem)")
         }
     }
 
-    /// The ground pattern for `g` in this document (see `Ground`).
-    func groundPattern(_ g: GroundElement, outline: WordOutline, mode: GroundMode) -> OpaquePointer {
-        let key = "\(g.warning)|\(g.warningSize)|\(g.gray)|\(mode)"
-        if let p = groundPatterns[key] { return p }
-        let p = Ground.pattern(outline: outline, ink: g.gray, mode: mode)
-        groundPatterns[key] = p
-        return p
+    /// 地紋 (see `Ground`): one rectangle filled with the document's ground pattern inside the frame, leaving
+    /// the microtext its own clean bands (legible under a loupe, not lost in dots).
+    func ground(_ g: GroundElement, word: WordOutline, prebuilt: PrebuiltGround?) {
+        let key = "\(g.warning)|\(g.warningSize)|\(g.gray)|\(groundMode)"
+        let pattern: OpaquePointer
+        if let p = groundPatterns[key] { pattern = p } else {
+            pattern = Ground.pattern(outline: word, ink: g.gray, mode: groundMode)
+            groundPatterns[key] = pattern
+        }
+        cairo_save(cr)
+        cairo_rectangle(cr, 10, 13.2, pageWidthMM - 20, pageHeightMM - 26.4)
+        cairo_set_source(cr, pattern)
+        cairo_fill(cr)
+        cairo_restore(cr)
+    }
+
+    /// The 公印 through cairo: its ink painted through the one-bit plane, smoothed when scaled.
+    func seal(at p: PrebuiltSeal.Placement) {
+        cairo_save(cr)
+        cairo_translate(cr, p.x, p.y)
+        let s = p.width / Double(sealImage.width)
+        cairo_scale(cr, s, s)
+        cairo_set_source_rgb(cr, sealImage.ink.red, sealImage.ink.green, sealImage.ink.blue)
+        let pattern = cairo_pattern_create_for_surface(sealSurface)
+        cairo_pattern_set_filter(pattern, CAIRO_FILTER_GOOD)
+        cairo_mask(cr, pattern)
+        cairo_pattern_destroy(pattern)
+        cairo_restore(cr)
     }
 
     // MARK: Text
 
     static func mm(points: Double) -> Double { points / pointsPerMM }
 
-    func setFont(points: Double) {
-        fontSizeMM = Self.mm(points: points)
-        cairo_set_font_size(cr, fontSizeMM)
+    private func setFont(sizeMM: Double) {
+        fontSizeMM = sizeMM
+        cairo_set_font_size(cr, sizeMM)
     }
-
-    /// Width of `text` in mm at the current font size.
-    func width(of text: String) -> Double { glyphs.advance(of: text) * fontSizeMM }
 
     func setColor(_ r: Double, _ g: Double, _ b: Double) { cairo_set_source_rgb(cr, r, g, b) }
 
-    /// Draws one line of text with its baseline at `y`. When `maxWidth` is given and the text is wider, the
-    /// font shrinks to fit (never below half size); it is never cut.
-    func text(_ s: String, x: Double, y: Double, points: Double, align: Alignment = .left,
-              maxWidth: Double? = nil, letterSpacing: Double = 0) {
-        guard !s.isEmpty else { return }
-        setFont(points: points)
-        let spacing = letterSpacing > 0 ? letterSpacing * Double(max(0, s.count - 1)) : 0
-        var w = width(of: s) + spacing
-        if let maxWidth, w > maxWidth, w > 0 {
-            let scaled = max(points * 0.5, points * maxWidth / w)
-            setFont(points: scaled)
-            w = width(of: s) + spacing
-        }
-        let startX: Double = switch align {
-        case .left: x
-        case .center: x - w / 2
-        case .right: x - w
-        }
-        show(s, x: startX, y: y, letterSpacing: max(0, letterSpacing))
+    func show(_ s: String, x: Double, y: Double, sizeMM: Double, letterSpacing: Double) {
+        setFont(sizeMM: sizeMM)
+        show(s, x: x, y: y, letterSpacing: letterSpacing)
     }
 
     /// Shows `s` from (x, y) as positioned glyphs with one cluster per scalar, so the PDF keeps the text
@@ -166,8 +169,8 @@ final class PDFCanvas {
     /// filled with it, so a line of a few hundred tiny characters costs the page a handful of operators. Like
     /// the dot patterns it is part of the ground, not of the certificate's text (a text extractor skips it).
     func repeatedText(_ unit: String, count: Int, x: Double, baselines: [Double], points: Double) {
-        setFont(points: points)
-        let unitWidth = width(of: unit)
+        setFont(sizeMM: Self.mm(points: points))
+        let unitWidth = width(of: unit, points: points)
         guard unitWidth > 0, count > 0 else { return }
         // BIZ UDMincho: ascent 0.879 em, descent 0.120 em; the cell holds both with a little room.
         let ascent = fontSizeMM * 0.9, cellHeight = fontSizeMM * 1.05
@@ -199,35 +202,9 @@ final class PDFCanvas {
         cairo_pattern_destroy(pattern)
     }
 
-    /// Splits `s` into lines no wider than `width`, with kinsoku: no line starts with closing punctuation or a
-    /// small kana (it hangs at the end of the previous line instead), none ends with an opening bracket.
-    func wrap(_ s: String, width maxWidth: Double, points: Double) -> [String] {
-        setFont(points: points)
-        var lines: [String] = []
-        var line = ""
-        var lineWidth = 0.0
-        for ch in s {
-            if ch == "\n" { lines.append(line); line = ""; lineWidth = 0; continue }
-            let w = glyphs.advance(of: String(ch)) * fontSizeMM
-            if lineWidth + w > maxWidth, !line.isEmpty, !RenderText.noLineStart.contains(ch) {
-                var carry = ""
-                while let last = line.last, RenderText.noLineEnd.contains(last) {
-                    carry.insert(last, at: carry.startIndex); line.removeLast()
-                }
-                lines.append(line)
-                line = carry
-                lineWidth = width(of: carry)
-            }
-            line.append(ch)
-            lineWidth += w
-        }
-        if !line.isEmpty { lines.append(line) }
-        return lines
-    }
-
     // MARK: Shapes
 
-    func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stroke: Double? = nil, fill: (Double, Double, Double)? = nil) {
+    func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stroke: Double?, fill: (Double, Double, Double)?) {
         cairo_rectangle(cr, x, y, w, h)
         if let fill {
             cairo_set_source_rgb(cr, fill.0, fill.1, fill.2)
@@ -241,9 +218,8 @@ final class PDFCanvas {
         cairo_new_path(cr)
     }
 
-    /// Darkens a cell by `shade` (0–1) without hiding what lies under it: black at that opacity, so the 地紋
-    /// under a table header or a grid's label column stays visible (an opaque grey fill would blank it, and a
-    /// copy would show a hole in the ground exactly where the headings are).
+    /// (An opaque grey fill would blank the 地紋, and a copy would show a hole in the ground exactly where the
+    /// headings are.)
     func tint(_ x: Double, _ y: Double, _ w: Double, _ h: Double, shade: Double) {
         cairo_rectangle(cr, x, y, w, h)
         cairo_set_source_rgba(cr, 0, 0, 0, shade)
@@ -252,17 +228,8 @@ final class PDFCanvas {
 
     // MARK: Structure (tagged PDF)
 
-    /// Opens a structure element (`P`, `H1`, `Table`, `TR`, `TH`, `TD`, `Document`, …) around what is drawn
-    /// until the matching `endTag`: the PDF's structure tree, which screen readers follow.
     func beginTag(_ name: String) { cairo_tag_begin(cr, name, "") }
     func endTag(_ name: String) { cairo_tag_end(cr, name) }
-
-    /// `body` inside the structure element `name`.
-    func tagged<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-        beginTag(name)
-        defer { endTag(name) }
-        return try body()
-    }
 
     func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, points: Double) {
         cairo_move_to(cr, x1, y1)
@@ -273,21 +240,6 @@ final class PDFCanvas {
     }
 
     // MARK: Images
-
-    /// Paints `ink` through the A8 coverage image `mask` (the 公印), top-left at (x, y), `width` mm wide.
-    func stamp(_ mask: OpaquePointer, pixelWidth: Int, ink: (red: Double, green: Double, blue: Double),
-               x: Double, y: Double, width: Double) {
-        cairo_save(cr)
-        cairo_translate(cr, x, y)
-        let s = width / Double(pixelWidth)
-        cairo_scale(cr, s, s)
-        cairo_set_source_rgb(cr, ink.red, ink.green, ink.blue)
-        let pattern = cairo_pattern_create_for_surface(mask)
-        cairo_pattern_set_filter(pattern, CAIRO_FILTER_GOOD)
-        cairo_mask(cr, pattern)
-        cairo_pattern_destroy(pattern)
-        cairo_restore(cr)
-    }
 
     /// The QR code of `text` (error correction M, automatic version, mixed modes so Base45 text uses the
     /// alphanumeric mode) with a 4-module quiet zone, as an A8 mask scaled without smoothing to `size` mm.

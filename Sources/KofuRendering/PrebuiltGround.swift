@@ -1,9 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The 地紋 as finished PDF objects, built once per ground when the renderer loads and copied into each
 /// document as bytes (issue #17's "page skeleton" idea, for the ground only).
@@ -155,29 +150,6 @@ enum PDFNumber {
         if s.last == "." { s.removeLast() }
         if s == "-0" { s = "0" }
         return s
-    }
-}
-
-/// zlib's `compress2`, found at run time in the zlib that cairo already loads (no module map for zlib in the
-/// package). Used once per ground at start-up; without it the cell stream is written uncompressed (valid PDF).
-enum Deflate {
-    private typealias Compress2 = @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?,
-                                                  UnsafePointer<UInt8>?, UInt, Int32) -> Int32
-    private typealias Bound = @convention(c) (UInt) -> UInt
-
-    static func compress(_ data: [UInt8]) -> [UInt8]? {
-        guard let handle = dlopen("libz.so.1", RTLD_NOW | RTLD_NOLOAD) ?? dlopen("libz.so.1", RTLD_NOW),
-              let c = dlsym(handle, "compress2"), let b = dlsym(handle, "compressBound") else { return nil }
-        let compress2 = unsafeBitCast(c, to: Compress2.self), bound = unsafeBitCast(b, to: Bound.self)
-        var length = bound(UInt(data.count))
-        var out = [UInt8](repeating: 0, count: Int(length))
-        let status = data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                compress2(dst.baseAddress, &length, src.baseAddress, UInt(data.count), 9)
-            }
-        }
-        guard status == 0 else { return nil }
-        return Array(out.prefix(Int(length)))
     }
 }
 

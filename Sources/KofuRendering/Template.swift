@@ -124,3 +124,23 @@ struct Template: Sendable {
     var ground: GroundElement?
     var frame: Bool
 }
+
+extension Template {
+    /// Every character the template prints as it stands (its literal text, headers, labels, end mark): the
+    /// characters of the kind's prebuilt font subset (`PrebuiltFont`).
+    var literalScalars: Set<Unicode.Scalar> {
+        var out = Set<Unicode.Scalar>()
+        func add(_ t: TextTemplate) {
+            for case .literal(let s) in t.pieces { out.formUnion(s.unicodeScalars) }
+        }
+        for e in texts { add(e.text) }
+        for g in grids { for r in g.rows { add(r.label); add(r.value) } }
+        if let t = table {
+            for c in t.columns { out.formUnion(c.header.unicodeScalars); add(c.value) }
+            out.formUnion(t.subtotalLabel.unicodeScalars)
+            if let m = t.endMark { out.formUnion(m.unicodeScalars) }
+        }
+        if let g = ground { add(g.microtext) }
+        return out
+    }
+}

@@ -97,7 +97,7 @@ struct LayoutTests {
                                  paid: "", unpaid: "", paidDate: "", isSubtotal: i % 5 == 4))
         }
         let template = try #require(try CertificateRendererTemplates.taxPayment().table)
-        for pageRows in CertificatePage.paginate(rows, table: template).dropFirst() {
+        for pageRows in Pagination.paginate(rows, table: template).dropFirst() {
             #expect(pageRows.first?.isSubtotal == false)
         }
     }

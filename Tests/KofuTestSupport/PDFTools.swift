@@ -67,6 +67,11 @@ public enum PDFTools {
         try withPDF(pdf) { path, _ in try runChecked("pdftotext", ["-raw", "-enc", "UTF-8", path, "-"]) }
     }
 
+    /// The text as `pdftotext -layout` places it on the page (columns kept by position).
+    public static func layoutText(_ pdf: [UInt8]) throws -> String {
+        try withPDF(pdf) { path, _ in try runChecked("pdftotext", ["-layout", "-enc", "UTF-8", path, "-"]) }
+    }
+
     /// `text` without any whitespace (ASCII or ideographic), for searching: pdftotext turns the gap of a
     /// U+3000 or of letter-spaced titles into spaces or line breaks depending on layout.
     public static func compact(_ text: String) -> String {
