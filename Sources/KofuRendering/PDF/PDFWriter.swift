@@ -1,5 +1,3 @@
-import CQRencode
-
 /// Writes a certificate PDF directly: what every render uses (issue #17).
 ///
 /// Drawn through cairo, a page cost 4–5 ms of CPU, most of it on work that is the same for every certificate:
@@ -426,19 +424,17 @@ final class PDFWriter: PageCanvas {
     }
 
     func qr(_ text: String, x: Double, y: Double, size: Double) throws {
-        guard let code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else {
-            throw RenderError.qrEncodingFailed(length: text.utf8.count)
-        }
-        defer { QRcode_free(code) }
-        let n = Int(code.pointee.width), quiet = 4, total = n + 2 * quiet
+        let symbol = try QRSymbol.encode(text)
+        let n = symbol.width, quiet = 4, total = n + 2 * quiet
         let rowBytes = (total + 7) / 8
         var bits = [UInt8](repeating: 0, count: rowBytes * total)
-        let modules = code.pointee.data!
-        for r in 0..<n {
-            let row = (r + quiet) * rowBytes
-            for c in 0..<n where modules[r * n + c] & 1 == 1 {
-                let x = c + quiet
-                bits[row + x / 8] |= UInt8(0x80) >> UInt8(x & 7)
+        symbol.dark.withUnsafeBufferPointer { modules in
+            for r in 0..<n {
+                let row = (r + quiet) * rowBytes
+                for c in 0..<n where modules[r * n + c] == 1 {
+                    let x = c + quiet
+                    bits[row + x / 8] |= UInt8(0x80) >> UInt8(x & 7)
+                }
             }
         }
         let image = doc.allocate()
