@@ -7,7 +7,6 @@ struct CertificatePage<Canvas: PageCanvas> {
     let certificate: Certificate
     let qrText: String
     let canvas: Canvas
-    let coverage: Set<UInt32>
     /// The outline of the ground's warning word, prepared by the renderer.
     var groundWord: WordOutline?
     /// The same ground as finished PDF objects (see `PrebuiltGround`), for the writer.
@@ -107,7 +106,7 @@ struct CertificatePage<Canvas: PageCanvas> {
     }
 
     private func check(_ value: String, field: String) throws {
-        for scalar in value.unicodeScalars where !coverage.contains(scalar.value) {
+        for scalar in value.unicodeScalars where !canvas.glyphs.covers(scalar) {
             throw RenderError.unprintableCharacter(field: field, character: RenderText.codePoint(scalar))
         }
     }

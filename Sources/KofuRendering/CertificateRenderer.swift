@@ -26,7 +26,6 @@ public final class CertificateRenderer: Sendable {
     private let program: TrueTypeFont
     /// Each kind's prebuilt subset of the font (its template's own characters and the common ones).
     private let prebuiltFonts: [CertificateKind: PrebuiltFont]
-    private let coverage: Set<UInt32>
     private let glyphs: GlyphMap
     private let seal: SealImage
     /// The warning word of each kind's 地紋, outlined once here (kinds with the same word share one).
@@ -56,15 +55,13 @@ public final class CertificateRenderer: Sendable {
         self.throughCairo = throughCairo
         let glyphs = try GlyphMap(path: fontPath)
         self.glyphs = glyphs
-        let coverage = glyphs.coverage
-        self.coverage = coverage
         fonts = try Pool { try FontInstance(path: fontPath) }
         deflaters = try Pool { Deflater(level: PDFWriter.requestLevel) }
         let program = try TrueTypeFont(path: fontPath)
         self.program = program
         seal = try SealImage(path: sealImagePath)
         let wording = try Wording.load(path: wordingPath ?? (templatesDirectory as NSString).appendingPathComponent(Wording.fileName),
-                                       isPrintable: { coverage.contains($0.value) })
+                                       isPrintable: { glyphs.covers($0) })
         self.wording = wording
         func load(_ kind: CertificateKind) throws -> Template {
             let name = TemplateLoader.fileName(for: kind)
@@ -72,7 +69,7 @@ public final class CertificateRenderer: Sendable {
             guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
                 throw TemplateError.missingTemplate(file: path)
             }
-            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { coverage.contains($0.value) }, wording: wording)
+            let loader = TemplateLoader(file: path, kind: kind, isPrintable: { glyphs.covers($0) }, wording: wording)
             return try loader.load(yaml: yaml)
         }
         let templates = TemplateSet(taxPayment: try load(.taxPayment), incomeTaxation: try load(.incomeTaxation),
@@ -112,7 +109,7 @@ public final class CertificateRenderer: Sendable {
 
     /// Characters of `text` the font cannot draw (外字), for the eligibility check before rendering.
     public func unprintableCharacters(in text: String) -> [Character] {
-        text.filter { ch in ch.unicodeScalars.contains { !coverage.contains($0.value) } }.map { $0 }
+        text.filter { ch in ch.unicodeScalars.contains { !glyphs.covers($0) } }.map { $0 }
     }
 
     /// How many pages `certificate` prints on, without drawing it: the same pagination `render` uses, so a seal
@@ -155,7 +152,7 @@ public final class CertificateRenderer: Sendable {
         let kind = document.certificate.kind
         return CertificatePage(template: templates[kind].specialized(for: document.certificate),
                                certificate: document.certificate, qrText: document.qrText, canvas: canvas,
-                               coverage: coverage, groundWord: groundWords[kind], prebuiltGround: prebuiltGrounds[kind])
+                               groundWord: groundWords[kind], prebuiltGround: prebuiltGrounds[kind])
     }
 }
 

@@ -96,6 +96,11 @@ struct GlyphMap: Sendable {
     /// Every Unicode scalar the font maps to a glyph (its cmap).
     var coverage: Set<UInt32> { Set(glyphs.keys) }
 
+    /// Whether the font draws `scalar` (the same answer as `coverage.contains`, without hashing).
+    func covers(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x10000 ? bmp[Int(scalar.value)].index != 0 : glyphs[scalar.value] != nil
+    }
+
     subscript(scalar: Unicode.Scalar) -> Glyph {
         scalar.value < 0x10000 ? bmp[Int(scalar.value)] : glyphs[scalar.value] ?? missing
     }

@@ -203,8 +203,21 @@ struct PrebuiltSeal: Sendable {
 
     /// The page content that paints the seal at `p` (from the page's default space: points, y up).
     func content(_ p: Placement, name: String) -> String {
-        let k = PDFCanvas.pointsPerMM, f = PDFNumber.format
+        var out = PDFBytes(capacity: 128)
+        append(p, name: name, to: &out)
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
+    func append(_ p: Placement, name: String, to out: inout PDFBytes) {
+        let k = PDFCanvas.pointsPerMM
         let w = p.width * k, h = p.width * Double(height) / Double(width) * k
-        return "/Artifact BMC q \(ink) rg \(f(w)) 0 0 \(f(h)) \(f(p.x * k)) \(f((pageHeightMM - p.y) * k - h)) cm /\(name) Do Q EMC\n"
+        out.append("/Artifact BMC q " as StaticString)
+        out.append(ink)
+        out.append(" rg" as StaticString)
+        out.space(w, decimals: 6); out.append(" 0 0" as StaticString); out.space(h, decimals: 6)
+        out.space(p.x * k, decimals: 6); out.space((pageHeightMM - p.y) * k - h, decimals: 6)
+        out.append(" cm /" as StaticString)
+        out.append(name)
+        out.append(" Do Q EMC\n" as StaticString)
     }
 }

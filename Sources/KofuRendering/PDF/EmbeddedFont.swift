@@ -171,9 +171,7 @@ struct ObjectSink {
         out.append("\n0000000000 65535 f \n" as StaticString)
         for offset in offsets.dropFirst() {
             precondition(offset >= 0, "an allocated PDF object was never written")
-            var digits = String(offset)
-            digits = String(repeating: "0", count: max(0, 10 - digits.count)) + digits
-            out.append(digits)
+            out.appendTenDigits(offset)
             out.append(" 00000 n \n" as StaticString)
         }
         out.append("trailer\n<< /Size \(offsets.count) /Root \(root) 0 R /Info \(info) 0 R >>\nstartxref\n\(xref)\n%%EOF\n")

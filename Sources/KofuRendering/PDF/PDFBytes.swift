@@ -33,6 +33,21 @@ struct PDFBytes {
         }
     }
 
+    /// `n 0 R`.
+    mutating func reference(_ number: Int) {
+        append(number)
+        append(" 0 R" as StaticString)
+    }
+
+    /// A cross-reference entry's offset: ten digits, zero-padded.
+    mutating func appendTenDigits(_ value: Int) {
+        var divisor = 1_000_000_000
+        while divisor > 0 {
+            bytes.append(UInt8(48 + (value / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
     /// `value` rounded to `decimals` places (at most 6), without trailing zeros: what PDF numbers look like.
     mutating func append(_ value: Double, decimals: Int = 3) {
         let scale = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000][min(6, max(0, decimals))]

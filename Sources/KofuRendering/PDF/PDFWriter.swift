@@ -214,7 +214,11 @@ final class PDFWriter: PageCanvas {
         page!.mcids += 1
         pageMarks[page!.index].append(element)
         elements[element].kids.append(.marked(page: page!.index, mcid: mcid))
-        page!.content.append("/\(elements[element].name) << /MCID \(mcid) >> BDC\n")
+        page!.content.append(UInt8(ascii: "/"))
+        page!.content.append(elements[element].name)
+        page!.content.append(" << /MCID " as StaticString)
+        page!.content.append(mcid)
+        page!.content.append(" >> BDC\n" as StaticString)
         page!.marked = .tagged(element: element)
     }
 
@@ -419,7 +423,7 @@ final class PDFWriter: PageCanvas {
             doc.begin(image); doc.out.append(seal.imageObject); doc.end()
             sealImage = image
         }
-        page!.content.append(seal.content(placement, name: PrebuiltSeal.resourceName))
+        seal.append(placement, name: PrebuiltSeal.resourceName, to: &page!.content)
         page!.images.append((PrebuiltSeal.resourceName, image))
     }
 
@@ -471,16 +475,25 @@ final class PDFWriter: PageCanvas {
         for i in elements.indices { numbers[i] = doc.allocate() }
         for (i, element) in elements.enumerated() {
             doc.begin(numbers[i])
-            doc.out.append("<< /Type /StructElem /S /\(element.name) /P \(element.parent < 0 ? structRoot : numbers[element.parent]) 0 R")
+            doc.out.append("<< /Type /StructElem /S /" as StaticString)
+            doc.out.append(element.name)
+            doc.out.append(" /P " as StaticString)
+            doc.out.reference(element.parent < 0 ? structRoot : numbers[element.parent])
             var home: Int?
             for case .marked(let p, _) in element.kids { home = p; break }
-            if let home { doc.out.append(" /Pg \(pages[home]) 0 R") }
+            if let home { doc.out.append(" /Pg " as StaticString); doc.out.reference(pages[home]) }
             doc.out.append(" /K [" as StaticString)
             for kid in element.kids {
+                doc.out.append(UInt8(ascii: " "))
                 switch kid {
-                case .element(let e): doc.out.append(" \(numbers[e]) 0 R")
-                case .marked(let p, let mcid) where p == home: doc.out.append(" " as StaticString); doc.out.append(mcid)
-                case .marked(let p, let mcid): doc.out.append(" << /Type /MCR /Pg \(pages[p]) 0 R /MCID \(mcid) >>")
+                case .element(let e): doc.out.reference(numbers[e])
+                case .marked(let p, let mcid) where p == home: doc.out.append(mcid)
+                case .marked(let p, let mcid):
+                    doc.out.append("<< /Type /MCR /Pg " as StaticString)
+                    doc.out.reference(pages[p])
+                    doc.out.append(" /MCID " as StaticString)
+                    doc.out.append(mcid)
+                    doc.out.append(" >>" as StaticString)
                 }
             }
             doc.out.append(" ] >>" as StaticString)
@@ -489,8 +502,10 @@ final class PDFWriter: PageCanvas {
         doc.begin(structRoot)
         doc.out.append("<< /Type /StructTreeRoot /K \(numbers[0]) 0 R /ParentTree << /Nums [")
         for (p, marks) in pageMarks.enumerated() {
-            doc.out.append(" \(p) [")
-            for e in marks { doc.out.append(" \(numbers[e]) 0 R") }
+            doc.out.append(UInt8(ascii: " "))
+            doc.out.append(p)
+            doc.out.append(" [" as StaticString)
+            for e in marks { doc.out.append(UInt8(ascii: " ")); doc.out.reference(numbers[e]) }
             doc.out.append(" ]" as StaticString)
         }
         doc.out.append(" ] >> /ParentTreeNextKey \(pageMarks.count) >>")

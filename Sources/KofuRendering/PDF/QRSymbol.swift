@@ -118,11 +118,17 @@ struct QRMasking {
             var score = abs(ratio - 50) / 5 * 10
             score += m.rows.withUnsafeBufferPointer { Self.blocks($0, width: w, words: k) }
             runs.withUnsafeMutableBufferPointer { r in
+                // Scores only grow and a later mask must be strictly lower to win, so a mask stops counting once
+                // it has reached the best so far.
                 m.rows.withUnsafeBufferPointer { rows in
-                    for y in 0..<w { score += Self.runPenalty(rows.baseAddress! + y * k, width: w, words: k, runs: r.baseAddress!) }
+                    for y in 0..<w where score < bestScore {
+                        score += Self.runPenalty(rows.baseAddress! + y * k, width: w, words: k, runs: r.baseAddress!)
+                    }
                 }
                 m.columns.withUnsafeBufferPointer { columns in
-                    for x in 0..<w { score += Self.runPenalty(columns.baseAddress! + x * k, width: w, words: k, runs: r.baseAddress!) }
+                    for x in 0..<w where score < bestScore {
+                        score += Self.runPenalty(columns.baseAddress! + x * k, width: w, words: k, runs: r.baseAddress!)
+                    }
                 }
             }
             if score < bestScore { bestScore = score; bestMask = mask }
@@ -209,38 +215,38 @@ struct QRMasking {
         if first == 1 { r[0] = -1; head = 1 }
         var start = 0
         var carry = first
+        var n = 0
         for j in 0..<k {
             let word = line[j]
             var changes = word ^ ((word << 1) | carry)
             carry = word >> 63
-            let valid = w - j * 64
+            let valid = w &- j &* 64
             if valid < 64 { changes &= (UInt64(1) << UInt64(valid)) &- 1 }
             while changes != 0 {
-                let at = j * 64 + changes.trailingZeroBitCount
-                r[head] = at - start
-                head += 1
+                let at = j &* 64 &+ changes.trailingZeroBitCount
+                let run = at &- start
+                r[head] = run
+                n &+= run >= 5 ? run &- 2 : 0          // N1: 3 + (run - 5)
+                head &+= 1
                 start = at
                 changes &= changes &- 1
             }
         }
-        r[head] = w - start
-        let length = head + 1
-        var n = 0
-        for i in 0..<length {
-            let run = r[i]
-            n += run >= 5 ? run - 2 : 0
-        }
-        // The 1:1:3:1:1 pattern centres on an odd run from the fourth on (dark, after the placeholder).
+        let last = w &- start
+        r[head] = last
+        n &+= last >= 5 ? last &- 2 : 0
+        let length = head &+ 1
+        // N3: the 1:1:3:1:1 pattern centres on an odd run from the fourth on (dark, after the placeholder).
         var i = 3
-        while i < length - 2 {
+        while i < length &- 2 {
             let run = r[i]
             if run % 3 == 0 {
                 let f = run / 3
-                if r[i - 2] == f, r[i - 1] == f, r[i + 1] == f, r[i + 2] == f {
-                    if i == 3 || r[i - 3] >= 4 * f { n += 40 } else if i + 4 >= length || r[i + 3] >= 4 * f { n += 40 }
+                if r[i &- 2] == f, r[i &- 1] == f, r[i &+ 1] == f, r[i &+ 2] == f {
+                    if i == 3 || r[i &- 3] >= 4 &* f { n &+= 40 } else if i &+ 4 >= length || r[i &+ 3] >= 4 &* f { n &+= 40 }
                 }
             }
-            i += 2
+            i &+= 2
         }
         return n
     }
