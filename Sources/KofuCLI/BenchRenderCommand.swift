@@ -32,6 +32,9 @@ struct BenchRenderCommand: AsyncParsableCommand {
         valueName: "characters"))
     var qrLength: Int?
 
+    @Flag(help: "Then time the same certificates drawn through cairo, the reference drawing, under the same load.")
+    var reference = false
+
     @Option(help: "Configuration file (default: KOFU_CONFIG or config/kofu.yaml).")
     var config: String?
 
@@ -63,11 +66,20 @@ struct BenchRenderCommand: AsyncParsableCommand {
         } else {
             qrText = { try signer.seal($0, pages: renderer.pageCount(of: $0), signedAt: Date()).text }
         }
-        // One warm-up pass so font loading and cairo's caches are not counted.
+        // One warm-up pass so loading and first-use caches are not counted.
         _ = try bench.run(count: min(count, 20), qrText: qrText)
         let result = try bench.run(count: count, concurrency: concurrency, qrText: qrText)
         let lengths = try certificates.map { try qrText($0).count }
         print(result)
+        if reference {
+            let cairo = try CertificateRenderer.cairoReference(
+                templatesDirectory: settings.templatesDir,
+                fontPath: (settings.fontsDir as NSString).appendingPathComponent(CertificateRenderer.defaultFontFileName),
+                sealImagePath: settings.sealImage)
+            let referenceBench = RenderBenchmark(renderer: cairo, certificates: certificates)
+            _ = try referenceBench.run(count: min(count, 20), qrText: qrText)
+            print("reference (the same pages through cairo):\n\(try referenceBench.run(count: count, concurrency: concurrency, qrText: qrText))")
+        }
         print("QR text: \(qrLength.map { "synthetic, \($0) characters" } ?? "each certificate's signed seal, \(lengths.min()!)–\(lengths.max()!) characters")")
     }
 }

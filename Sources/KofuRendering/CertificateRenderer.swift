@@ -49,6 +49,13 @@ public final class CertificateRenderer: Sendable {
                       wordingPath: wordingPath, groundMode: .normal)
     }
 
+    /// The same renderer drawing everything through cairo (`PDFCanvas`): the reference the writer is tested
+    /// against, and what `kofu bench render --reference` times beside it.
+    public static func cairoReference(templatesDirectory: String, fontPath: String, sealImagePath: String) throws -> CertificateRenderer {
+        try CertificateRenderer(templatesDirectory: templatesDirectory, fontPath: fontPath, sealImagePath: sealImagePath,
+                                groundMode: .normal, throughCairo: true)
+    }
+
     init(templatesDirectory: String, fontPath: String, sealImagePath: String, wordingPath: String? = nil,
          groundMode: GroundMode, throughCairo: Bool = false) throws {
         self.groundMode = groundMode

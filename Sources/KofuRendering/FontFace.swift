@@ -3,9 +3,9 @@ import Foundation
 import Synchronization
 
 /// One FreeType library + face wrapped in a cairo font face. A FreeType face must not be used by two
-/// threads at once, so each render borrows one instance exclusively from a `FontPool`.
+/// threads at once, so each render borrows one instance exclusively from a `Pool`.
 final class FontInstance: @unchecked Sendable {
-    // Safety: only the render that borrowed this instance from the pool touches it (see FontPool).
+    // Safety: only the render that borrowed this instance from the pool touches it (see Pool).
     let cairoFace: OpaquePointer
 
     init(path: String) throws {

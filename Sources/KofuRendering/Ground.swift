@@ -20,7 +20,7 @@ enum GroundMode: Sendable { case normal, wordMask }
 ///
 /// Renders do not draw this through cairo any more: `PrebuiltGround` writes the same patterns as finished PDF
 /// objects once at load and each document appends them. `pattern` below is the reference it is compared with
-/// (`PrebuiltReferenceTests`), and it stays the drawing for `CertificateRenderer(groundThroughCairo:)`.
+/// (`WriterReferenceTests`), drawn by the cairo reference (`CertificateRenderer.cairoReference`).
 struct Ground {
     /// Dot pitches and radii in mm. The coarse cell is exactly two fine cells, so both lattices line up at the
     /// edges of the word cell. Coverage is π r² / p²: 7.1 % for the coarse dots, 7.9 % drawn for the fine ones,

@@ -8,7 +8,7 @@ import Foundation
 /// None of that depends on the certificate, so it is done here once: the same three tiling patterns (the word
 /// cell nesting the fine and the coarse dots) with the same geometry and colours as `Ground.pattern` draws, the
 /// cell's content stream deflated once. Per document the renderer only numbers the objects and appends them
-/// (with the pages that use them) in the incremental update that already sets `/Lang` (`DocumentLanguage`).
+/// (with the pages that use them) as they are (`PDFWriter`).
 ///
 /// Shared between concurrent renders: every stored property is an immutable value (`[UInt8]`, `String`,
 /// numbers) written once in `init`; `objects(first:)` only reads them. A class, so that a document writes one

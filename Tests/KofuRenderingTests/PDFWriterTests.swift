@@ -154,12 +154,12 @@ struct PDFWriterTests {
     @Test("what the template always prints is in the kind's prebuilt subset; a name's characters in the document's own")
     func twoSubsets() throws {
         var certificate = try Samples.certificate(.nonTaxation)
-        certificate.person.name = "鬱金　薔薇"
+        certificate.person.name = "鬱金　𠀋薔薇"   // U+2000B: beyond the BMP, a surrogate pair in /ToUnicode
         let doc = try Samples.renderer().render([(certificate, "KOFU")])
         let fonts = try PDFTools.fonts(doc.pdf)
         #expect(fonts.count == 2, "\(fonts.map(\.name))")
         #expect(fonts.contains { $0.name.hasPrefix("KOFUAC+") } && fonts.contains { $0.name.hasPrefix("KOFUZZ+") })
-        #expect(PDFTools.compact(try PDFTools.text(doc.pdf)).contains("鬱金薔薇"))
+        #expect(PDFTools.compact(try PDFTools.text(doc.pdf)).contains("鬱金𠀋薔薇"))
         // The prebuilt subset is the same bytes in every document of the kind: not compressed per request.
         let other = try Samples.renderer().render([(try Samples.certificate(.nonTaxation), "OTHER")])
         #expect(Self.firstStream(after: "/Length1", in: doc.pdf) == Self.firstStream(after: "/Length1", in: other.pdf))

@@ -478,7 +478,8 @@ final class PDFWriter: PageCanvas {
         for i in elements.indices { numbers[i] = doc.allocate() }
         for (i, element) in elements.enumerated() {
             doc.begin(numbers[i])
-            doc.out.append("<< /Type /StructElem /S /" as StaticString)
+            // `/Type /StructElem` is optional (ISO 32000-1 table 323): 17 bytes × ~170 elements a page left out.
+            doc.out.append("<< /S /" as StaticString)
             doc.out.append(element.name)
             doc.out.append(" /P " as StaticString)
             doc.out.reference(element.parent < 0 ? structRoot : numbers[element.parent])
