@@ -10,7 +10,7 @@ import Testing
 /// every issuance is final (the ones ready at the kill void), and no certificate number is duplicated.
 /// Runs the real `kofu serve` process.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct CrashSafetyTests {
-    static var binary: String { "\(KioskHarness.packageRoot)/.build/debug/kofu" }
+    static var binary: String { KofuBinary.path }
 
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
