@@ -62,8 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     static func stop(_ services: KofuServices, logger: Logger) async {
         do {
             let wiped = try await services.issuance.recoverAfterRestart()
-            if wiped.wipedFiles > 0 || wiped.voided > 0 {
-                logger.notice("spool wiped at shutdown", metadata: ["wiped_files": "\(wiped.wipedFiles)", "voided_issuances": "\(wiped.voided)"])
+            if wiped.wipedDocuments > 0 || wiped.voided > 0 {
+                logger.notice("spool wiped at shutdown", metadata: ["wiped_documents": "\(wiped.wipedDocuments)", "voided_issuances": "\(wiped.voided)"])
             }
         } catch {
             logger.error("spool wipe at shutdown failed; the next start wipes it", metadata: ["error": "\(type(of: error))"])

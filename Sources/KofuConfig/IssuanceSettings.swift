@@ -28,8 +28,13 @@ public struct IssuanceSettings: Sendable, Hashable {
     /// The whole request must finish within this (`issuance.request_timeout_seconds`, default 20); else it is aborted and voided.
     public var requestTimeoutSeconds: Int
     public var policy: IssuancePolicy
+    /// At most this many bytes of encrypted documents wait in this node's in-memory spool
+    /// (`issuance.spool_max_bytes`, default 64 MiB); a request that would pass it is shed (503 OVERLOADED).
+    public var spoolMaxBytes: Int = IssuanceSettings.defaultSpoolMaxBytes
     /// This node's name in the ledger (`node.id`, default: the host name).
     public var nodeID: String
+
+    public static let defaultSpoolMaxBytes = 64 << 20
 
     /// An inclusive range of month-days, possibly wrapping the new year.
     public struct ClosedDays: Sendable, Hashable {
@@ -113,6 +118,9 @@ extension KofuConfiguration {
             nodeID: v.string("node.id", default: System.hostName))
         settings.counterFees = counterFees
         settings.counterApprovalMinutes = try v.int("counter.approval_minutes", default: 30, range: 1...1440)
+        // From one page (a cap below one document sheds every request, which tests use) to 1 TiB.
+        settings.spoolMaxBytes = try v.int("issuance.spool_max_bytes", default: IssuanceSettings.defaultSpoolMaxBytes,
+                                           range: 4096...(1 << 40))
         return settings
     }
 }

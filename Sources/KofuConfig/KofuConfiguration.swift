@@ -10,7 +10,7 @@ public struct KofuConfiguration: Sendable {
     /// The file read, if any.
     public let file: String?
 
-    /// `data.dir` (`KOFU_DATA_DIR`): the SQLite database, the spool, the keys.
+    /// `data.dir` (`KOFU_DATA_DIR`): the SQLite database and the keys (ready documents stay in memory).
     public let dataDir: String
     /// `http.host` / `http.port` (`KOFU_HTTP_HOST` / `KOFU_HTTP_PORT`).
     public let httpHost: String

@@ -162,6 +162,15 @@ public struct IssuanceService: Sendable {
         async throws -> (record: IssuanceRecord, pdf: [UInt8]) {
         let issuanceID = new.id
         let kind = new.kind
+        // Room in the spool first: a full spool sheds the request before it draws numbers or leaves a row,
+        // so the kiosk's retry after Retry-After (same request id) is a new attempt, not a replay of a failure.
+        let room: DocumentSpool.Reservation
+        do {
+            room = try spool.reserve()
+        } catch {
+            throw shed()
+        }
+        defer { spool.release(room) }
         let numbers = try await ledger.begin(new, numberYear: today.year, at: now)
         do {
             try Task.checkCancellation()
@@ -184,7 +193,7 @@ public struct IssuanceService: Sendable {
             guard rendered.pages == signedPages else { throw SealPaginationMismatch(signed: signedPages, rendered: rendered.pages) }
             let sealWrite = LedgerStore.registerSeals(seals.map { $0.record })
             try Task.checkCancellation()
-            try await spool.store(id: issuanceID, pdf: rendered.pdf)
+            try await spool.store(id: issuanceID, pdf: rendered.pdf, reservation: room)
             let expires = now.addingTimeInterval(TimeInterval(settings.deliveryTTLSeconds))
             let auditWrite = audit.within(actor, action, .issuance(issuanceID), .success, numbers.map(\.value).joined(separator: ","))
             let extraWrite = extra(numbers)
@@ -208,6 +217,9 @@ public struct IssuanceService: Sendable {
             // The database went away mid-request: 503 and retry, not a 500 (the node sweep voids the row if
             // `failed` could not be written either).
             if DatabaseError.isUnavailability(error) { throw DatabaseError.unavailable }
+            // The document was larger than the room reserved and the spool had no more: shed like a full line
+            // (503 OVERLOADED, Retry-After); this issuance is failed and void, a retry needs a new request id.
+            if error as? DocumentSpool.Error == .full { throw shed() }
             throw KioskError.internalFailure
         }
     }
@@ -236,6 +248,7 @@ public struct IssuanceService: Sendable {
     /// A short reason without personal data: the error's type and case, never its payload.
     static func failureDetail(_ error: any Error) -> String {
         if error is CancellationError { return "timeout" }
+        if error as? DocumentSpool.Error == .full { return "spool_full" }
         let text = String(describing: type(of: error))
         return "error_\(text)"
     }
@@ -400,22 +413,24 @@ public struct IssuanceService: Sendable {
         return ids.count
     }
 
-    /// At start: a restart loses the spool key, so every leftover document is wiped and every unfinished
-    /// issuance of this node becomes void (expired, reason `restart`).
+    /// At start and at a stop: every document still in the spool is wiped (none at start: they died with the
+    /// process) and every unfinished issuance of this node becomes void (expired, reason `restart`).
+    /// `oldSpoolFiles`: files of an earlier version's file spool removed at start, for the audit entry.
     @discardableResult
-    public func recoverAfterRestart() async throws -> (wipedFiles: Int, voided: Int) {
-        let files = await spool.wipeAll()
+    public func recoverAfterRestart(oldSpoolFiles: Int = 0) async throws -> (wipedDocuments: Int, voided: Int) {
+        let documents = await spool.wipeAll()
         let ids = try await ledger.unfinished(nodeID: settings.nodeID)
         // One entry per voided issuance, written with its ledger change, so an auditor following one
-        // issuance finds why it ended; the aggregate entry says what the wipe found on disk.
+        // issuance finds why it ended; the aggregate entry says what the wipe found.
         for id in ids {
             try await ledger.finish(id: id, as: .expired, detail: "restart", at: clock.now(),
                                    also: audit.within(.system, .kioskExpire, .issuance(id), .success, "restart"))
         }
-        if files > 0 || !ids.isEmpty {
-            try await audit.record(.system, .spoolRecovery, .none, .success, "files=\(files) voided=\(ids.count)")
+        if documents > 0 || oldSpoolFiles > 0 || !ids.isEmpty {
+            let old = oldSpoolFiles > 0 ? " old_spool_files=\(oldSpoolFiles)" : ""
+            try await audit.record(.system, .spoolRecovery, .none, .success, "documents=\(documents)\(old) voided=\(ids.count)")
         }
-        return (files, ids.count)
+        return (documents, ids.count)
     }
 
     /// Operator pause / resume of kiosk intake (shared by every node through the database), with who,

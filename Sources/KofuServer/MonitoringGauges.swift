@@ -78,11 +78,11 @@ struct MonitoringGauges: Sendable {
                       [([("key_id", signing)], Double(entry.lastSigningDay.dayNumber - today.dayNumber))])
         }
 
-        let spool = issuance.spool
-        if let usage = try? await BlockingIO.run({ Self.spoolUsage(spool.directory) }) {
-            out.gauge("kofu_spool_documents", help: "Encrypted documents in this node's spool.", usage.files)
-            out.gauge("kofu_spool_bytes", help: "Bytes of the encrypted documents in this node's spool.", usage.bytes)
-        }
+        let spool = issuance.spool.usage()
+        out.gauge("kofu_spool_documents", help: "Encrypted documents waiting in this node's in-memory spool.", spool.documents)
+        out.gauge("kofu_spool_bytes", help: "Locked memory holding the encrypted documents of this node's spool, in bytes.", spool.bytes)
+        out.gauge("kofu_spool_max_bytes", help: "issuance.spool_max_bytes: documents and room reserved for renders beyond it are shed (503).",
+                  issuance.spool.maxBytes)
 
         if let anchors = services.audit.anchors {
             let last = anchors.lastAnchor
@@ -105,17 +105,6 @@ struct MonitoringGauges: Sendable {
         out.gauge("kofu_monitoring_source_up", help: "1 when the source of these gauges could be read at this scrape.",
                   sourceUp.map { ([("source", $0.0)], $0.1 ? 1 : 0) })
         return out.text
-    }
-
-    /// Files and bytes of the `.spool` files in `directory`.
-    static func spoolUsage(_ directory: String) -> (files: Int, bytes: Int) {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".spool") }
-        var bytes = 0
-        for name in names {
-            let path = (directory as NSString).appendingPathComponent(name)
-            bytes += ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-        }
-        return (names.count, bytes)
     }
 
     /// An anchor's `at` (`AuditChain.timestamp`: UTC, milliseconds, `Z`).

@@ -10,10 +10,10 @@ import ServiceLifecycle
 /// 1. writes its heartbeat row (`nodes`);
 /// 2. voids the unfinished issuances of nodes that missed `NodeRegistry.missedBeats` heartbeats, once their
 ///    time is up: `ready` past the delivery TTL, `rendering` older than the request timeout plus a grace
-///    period. Their documents died with that node's spool key; its spool files are wiped when it starts again;
+///    period. Their documents died with that node's process (its spool is memory only);
 /// 3. voids this node's own `rendering` issuances older than that (a render whose `failed` could not be
 ///    written because the database was down at that moment);
-/// 4. wipes spool files whose issuance is final in the ledger (another node voided it while this one was
+/// 4. wipes spool documents whose issuance is final in the ledger (another node voided it while this one was
 ///    cut off from the database).
 ///
 /// A clean stop records `stopped_at`. Any step failing (the database is down) is logged and retried next beat.

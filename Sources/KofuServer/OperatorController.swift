@@ -252,8 +252,7 @@ struct OperatorController: Sendable {
         let activity = try await service.ledger.activity(from: since, to: now.addingTimeInterval(1))
         let lastHour = activity.filter { $0.createdAt >= hourAgo }
         let q = try await service.ledger.queueStats(nodeID: service.settings.nodeID, now: now, expiringWithin: 300)
-        let spool = service.spool
-        let usage = (try? await BlockingIO.run { MonitoringGauges.spoolUsage(spool.directory) }) ?? (files: 0, bytes: 0)
+        let usage = service.spool.usage()
         let terminals = OperatorConsole.terminalRates(activity)
         let overloaded = !service.admission.hasRoom
         var statusLine = availability.isFullyOpen ? "受付中" : "受付不可・" + reasons.map { r in
@@ -294,7 +293,7 @@ struct OperatorController: Sendable {
             status_line: statusLine, overloaded: overloaded,
             queue: .init(rendering: q.rendering, ready: q.ready,
                          oldest_age_seconds: q.oldestCreatedAt.map { Int(now.timeIntervalSince($0)) },
-                         ready_expiring_within_5min: q.expiringSoon, spool_files: usage.files, spool_bytes: usage.bytes),
+                         ready_expiring_within_5min: q.expiringSoon, spool_files: usage.documents, spool_bytes: usage.bytes),
             last_hour: .init(OperatorConsole.Counts(lastHour), rejections: service.rejections.counts(last: 3600, now: now)),
             last_24h: .init(OperatorConsole.Counts(activity), rejections: service.rejections.counts(last: 86_400, now: now)),
             per_minute: OperatorConsole.buckets(lastHour, end: now, length: 60, count: 60).map(Summary.Point.init),

@@ -17,7 +17,8 @@ extension CertificateRenderer: CertificateDocumentRenderer {
 extension KofuServices {
     /// Opens everything `serve` needs from the configuration: the database (migrated), the templates and
     /// font (validated now, never at a resident's request), the seal key (refusing a readable key file),
-    /// the audit log, and the spool (wiping leftovers of a crash and voiding this node's unfinished issuances).
+    /// the audit log, and the in-memory spool (removing an old file spool once and voiding this node's unfinished
+    /// issuances, whose documents died with the process before).
     /// `auditEnabled: false` exists only for the benchmark that measures what auditing costs.
     public static func open(_ config: KofuConfiguration, clock: any KofuClock = SystemClock(), auditEnabled: Bool = true,
                             logger: Logger = Logger(label: "kofu")) async throws -> KofuServices {
@@ -41,14 +42,19 @@ extension KofuServices {
         let staffAuth = StaffAuth(store: StaffStore(database: database), audit: audit, idleTimeout: auth.idleTimeout,
                                   lockout: LockoutPolicy(threshold: auth.lockoutThreshold, duration: auth.lockoutDuration),
                                   clock: { clock.now() })
-        let spool = try DocumentSpool(directory: (config.dataDir as NSString).appendingPathComponent("spool"))
+        let settings = try config.issuanceSettings()
+        let spool = DocumentSpool(maxBytes: settings.spoolMaxBytes, logger: logger)
+        // Versions before the in-memory spool kept documents in <data.dir>/spool: overwritten and removed
+        // once, then nothing is written there again.
+        let oldFiles = DocumentSpool.removeFileSpool(at: (config.dataDir as NSString).appendingPathComponent("spool"))
+        if oldFiles > 0 { logger.notice("old file spool removed", metadata: ["wiped_files": "\(oldFiles)"]) }
         let issuance = IssuanceService(
             taxData: SQLTaxDataStore(database: database), ledger: LedgerStore(database: database), spool: spool,
-            renderer: renderer, sealer: sealKeys, settings: try config.issuanceSettings(), municipality: config.municipality,
+            renderer: renderer, sealer: sealKeys, settings: settings, municipality: config.municipality,
             audit: AuditTrail(auditEnabled ? audit : nil), clock: clock, logger: logger)
-        let recovered = try await issuance.recoverAfterRestart()
-        if recovered.wipedFiles > 0 || recovered.voided > 0 {
-            logger.notice("spool recovery", metadata: ["wiped_files": "\(recovered.wipedFiles)", "voided_issuances": "\(recovered.voided)"])
+        let recovered = try await issuance.recoverAfterRestart(oldSpoolFiles: oldFiles)
+        if recovered.voided > 0 {
+            logger.notice("restart recovery", metadata: ["voided_issuances": "\(recovered.voided)"])
         }
         return KofuServices(configuration: config, database: database, issuance: issuance, audit: audit, staffAuth: staffAuth,
                             checkpointSigner: signer, sealKeys: sealKeys,

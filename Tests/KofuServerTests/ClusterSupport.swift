@@ -19,8 +19,8 @@ enum KofuBinary {
     }
 }
 
-/// One `kofu serve` process of a test cluster: its own data directory (spool, keys copied from the
-/// harness), its own kiosk port and node id, all nodes on the harness's database.
+/// One `kofu serve` process of a test cluster: its own data directory (keys copied from the harness), its own
+/// kiosk and staff ports and node id, all nodes on the harness's database.
 final class ClusterNode: @unchecked Sendable {
     // Safety: `process` is only touched by the test's own task.
     let nodeID: String
@@ -30,24 +30,34 @@ final class ClusterNode: @unchecked Sendable {
     private(set) var process: Process?
     private var starts = 0
 
-    var spool: String { "\(dataDir)/spool" }
+    /// The staff listener, where `/metrics` answers (no token in tests).
+    let staffPort: Int
 
-    /// Spool files on disk now.
-    var spoolFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).filter { $0.hasSuffix(".spool") } }
+    /// Documents in the node's in-memory spool now, from its `/metrics` (nil when it does not answer).
+    func spoolDocuments() async -> Int? {
+        try? await withLoadClient(port: staffPort, maxConnections: 1, timeout: .seconds(5)) { client -> Int? in
+            let r = try await client.send("GET", "/metrics")
+            guard r.status == 200 else { return nil }
+            return String(decoding: r.body, as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix("kofu_spool_documents ") }
+                .flatMap { Double($0.split(separator: " ")[1]) }.map { Int($0) }
+        }
+    }
 
     var isRunning: Bool { process?.isRunning ?? false }
 
-    /// A node whose data directory is a copy of the harness's (seal key, checkpoint key), without its spool.
+    /// A node whose data directory is a copy of the harness's (seal key, checkpoint key).
     init(_ h: KioskHarness, index: Int, extra: [String: String] = [:]) throws {
         nodeID = "cluster-\(index)"
         dataDir = "\(h.dataDir)-node\(index)"
         try? FileManager.default.removeItem(atPath: dataDir)
         try FileManager.default.copyItem(atPath: h.dataDir, toPath: dataDir)
-        try? FileManager.default.removeItem(atPath: "\(dataDir)/spool")
         port = CrashSafetyTests.freePort()
+        staffPort = extra["KOFU_STAFF_PORT"].flatMap(Int.init) ?? CrashSafetyTests.freePort()
         var env = h.environment
         env["KOFU_DATA_DIR"] = dataDir
         env["KOFU_NODE_ID"] = nodeID
+        env["KOFU_STAFF_PORT"] = String(staffPort)
         for (k, v) in extra { env[k] = v }
         environment = env
     }

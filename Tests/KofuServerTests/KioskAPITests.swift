@@ -238,7 +238,8 @@ import Testing
         }
     }
 
-    /// After `delivered` the document's bytes are nowhere in the data directory (spool, database, WAL).
+    /// After `delivered` the document's bytes are nowhere in the data directory (database, WAL) nor in the
+    /// spool's memory.
     @Test func deliveredDocumentIsNotRecoverable() async throws {
         let h = try await KioskHarness.make()
         defer { Task { await h.cleanUp() } }
@@ -249,14 +250,11 @@ import Testing
                                              body: Kiosk.issueBody("WIPE-1", card: h.card("ordinary"), kind: "tax_payment", year: h.latestYear))
             let pdf = Array(buffer: r.body)
             let id = try #require(r.headers[HTTPField.Name("Kofu-Issuance-Id")!])
-            // While ready, the spool file exists but holds no plaintext of the document.
-            let spoolFile = "\(h.dataDir)/spool/\(id).spool"
-            let encrypted = try #require(FileManager.default.contents(atPath: spoolFile))
-            let probe = Array(pdf[(pdf.count / 2)..<(pdf.count / 2 + 48)])
-            #expect(Self.find(probe, in: Array(encrypted)) == false)
+            // While ready, the document waits in the spool's memory (no file: SpoolIssuanceTests).
+            #expect(services.issuance.spool.contains(id: id))
             _ = try await client.execute(uri: "/kiosk/v1/issuances/\(id)/delivered", method: .post)
             try await services.audit.flush()
-            #expect(FileManager.default.fileExists(atPath: spoolFile) == false)
+            await #expect(throws: DocumentSpool.Error.missing) { try await services.issuance.spool.load(id: id) }
             for probeAt in [pdf.count / 4, pdf.count / 2, pdf.count * 3 / 4] {
                 let chunk = Array(pdf[probeAt..<(probeAt + 48)])
                 for file in try FileManager.default.subpathsOfDirectory(atPath: h.dataDir) {
