@@ -23,6 +23,9 @@
 #   KOFU_BENCH_WARMUP [5] seconds of unreported warm-up load   KOFU_BENCH_SKIP_BUILD [0] use the existing binary
 #   KOFU_BENCH_KEEP [1] keep the data directory (server log, wrk outputs, metrics) for inspection
 #   KOFU_BENCH_BIN [.build-release/release/kofu] another kofu binary (with KOFU_BENCH_SKIP_BUILD=1)
+#   KOFU_BENCH_NOMINAL_ONLY [0] 1: run 1 only (for before/after comparisons of CPU per issuance)
+#   KOFU_BENCH_ON_SERVER [""] a command run once run 1's load is on, with the server's pid as its last
+#     argument (e.g. "timeout -s INT 15 perf record -F 999 -g -o /tmp/x.data -p"); output in on-server.log
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -295,15 +298,25 @@ smoke_test 1
 log "server at $URL (pid $SERVER_PID); warm-up ${WARMUP} s"
 if [ "$WARMUP" -gt 0 ]; then run_wrk warmup "$CONNS" "$WARMUP"; check_alive warmup; fi
 log "run 1: $CONNS connections, $THREADS threads, ${DURATION} s"
+ON_SERVER_PID=""
+if [ -n "${KOFU_BENCH_ON_SERVER:-}" ]; then
+  # Started a second into the run, so that it sees the load only; word splitting of the command is wanted.
+  # shellcheck disable=SC2086
+  (sleep 1; exec ${KOFU_BENCH_ON_SERVER} "$SERVER_PID") > "$DIR/on-server.log" 2>&1 &
+  ON_SERVER_PID=$!
+fi
 run_wrk nominal "$CONNS" "$DURATION"
+if [ -n "$ON_SERVER_PID" ]; then wait "$ON_SERVER_PID"; fi
 check_alive nominal
+if [ "${KOFU_BENCH_NOMINAL_ONLY:-0}" != 1 ]; then
 log "run 2 (overload): $OVER_CONNS connections, ${DURATION} s"
 run_wrk overload "$OVER_CONNS" "$DURATION" 1
 check_alive overload
 log "run 2b (flood: Retry-After ignored): $OVER_CONNS connections, ${DURATION} s"
 run_wrk flood "$OVER_CONNS" "$DURATION" 0
 check_alive flood
-if [ "$AUDIT_SWITCH" = 1 ]; then
+fi
+if [ "$AUDIT_SWITCH" = 1 ] && [ "${KOFU_BENCH_NOMINAL_ONLY:-0}" != 1 ]; then
   stop_server
   log "run 3 (audit off): $CONNS connections, ${DURATION} s"
   start_server server-audit-off KOFU_AUDIT_ENABLED=false

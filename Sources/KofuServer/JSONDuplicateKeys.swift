@@ -49,12 +49,12 @@ enum JSONDuplicateKeys {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw NotJSON() }
                 let key = try string()
-                let keyPath = path.isEmpty ? key : "\(path).\(key)"
-                if !keys.insert(key).inserted { return keyPath }
+                // The path is only built when it is reported or handed down: every request passes here.
+                if !keys.insert(key).inserted { return path.isEmpty ? key : "\(path).\(key)" }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw NotJSON() }
                 i += 1
-                if let dup = try value(path: keyPath) { return dup }
+                if let dup = try value(path: opensContainer() ? (path.isEmpty ? key : "\(path).\(key)") : "") { return dup }
                 skipSpace()
                 guard i < bytes.count else { throw NotJSON() }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -72,7 +72,7 @@ enum JSONDuplicateKeys {
             if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return nil }
             var index = 0
             while true {
-                if let dup = try value(path: "\(path)[\(index)]") { return dup }
+                if let dup = try value(path: opensContainer() ? "\(path)[\(index)]" : "") { return dup }
                 index += 1
                 skipSpace()
                 guard i < bytes.count else { throw NotJSON() }
@@ -82,9 +82,24 @@ enum JSONDuplicateKeys {
             }
         }
 
+        /// Whether the next value (after white space) is an object or an array, the only values whose path
+        /// can be reported.
+        mutating func opensContainer() -> Bool {
+            skipSpace()
+            return i < bytes.count && (bytes[i] == UInt8(ascii: "{") || bytes[i] == UInt8(ascii: "["))
+        }
+
         /// A string starting at `i` (the opening quote), unescaped.
         mutating func string() throws -> String {
             i += 1
+            // Most strings have no escape: their bytes are the string.
+            var end = i
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let text = String(decoding: bytes[i..<end], as: UTF8.self)
+                i = end + 1
+                return text
+            }
             var scalars = String.UnicodeScalarView()
             var raw: [UInt8] = []
             func flush() { scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars); raw.removeAll() }

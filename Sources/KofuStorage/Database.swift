@@ -68,11 +68,10 @@ public enum DatabaseError: Error, CustomStringConvertible {
 /// (`BEGIN … COMMIT`). Any error thrown from the body rolls the whole transaction back.
 /// Reads that need no transaction use `read`.
 ///
-/// SQLite connections are `DirectSQLite`: the C API with prepared statements kept per connection, each
-/// connection driven from a serial queue of its own. The body of a transaction runs with that queue as its
-/// task executor, so its statements execute one after another on one thread instead of each hopping to the
-/// NIO thread pool and back (sqlite-nio prepares every statement anew and hops per statement; a kiosk
-/// issuance runs a few dozen statements).
+/// SQLite connections are `DirectSQLite`: the C API with prepared statements kept per connection. The body of
+/// a transaction or read runs its statements inline on the calling thread, one after another, instead of each
+/// hopping to the NIO thread pool and back (sqlite-nio prepares every statement anew and hops per statement; a
+/// kiosk issuance runs a few dozen statements); `exclusive` runs on the connection's own serial queue.
 public final class KofuDatabase: Sendable {
     public let backend: DatabaseBackend
     public let logger: Logger
@@ -307,7 +306,7 @@ public final class KofuDatabase: Sendable {
     public func exclusive<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch impl {
         case .sqlite(let writer, _, let lock, _):
-            return try await lock.withLock { try await writer.run(body) }
+            return try await lock.withLock { try await writer.runOffPool(body) }
         case .postgres(let client, _):
             return try await leased(client, limited: false) { conn in try await body(OpenConnectionSQL(conn)) }
         }
@@ -518,9 +517,9 @@ actor ReaderPool {
 }
 
 /// One SQLite connection on the C API (`SQLiteBulkConnection`, prepared statements kept) with a serial queue
-/// of its own. `run` executes its body with that queue as the task executor, so the statements run inline on
-/// the queue's thread: blocking there keeps Swift's cooperative threads free, and the body's statements run
-/// back to back without a thread hop each. Used by one task at a time (the writer lock or the reader pool).
+/// of its own. `run` executes its body's statements inline on the caller's thread; `runOffPool` with that queue
+/// as the task executor, for work that may block long. Used by one task at a time (the writer lock or the
+/// reader pool).
 final class DirectSQLite: Sendable {
     let connection: SQLiteBulkConnection
     private let executor: DispatchTaskExecutor
@@ -537,7 +536,16 @@ final class DirectSQLite: Sendable {
         return DirectSQLite(connection: connection, executor: DispatchTaskExecutor(queue: DispatchQueue(label: label)))
     }
 
+    /// Runs `body`'s statements inline on the calling thread. A kiosk request's reads and transactions take
+    /// tens to a few hundred microseconds of CPU; moving each to the connection's queue and back cost two thread
+    /// wake-ups and context switches (`perf`: about as much CPU as the statements themselves, docs/perf/http.md).
+    /// What may block for long (a checkpoint's fsync aside) runs with `runOffPool`.
     func run<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await body(SQLiteBulkDatabase(connection, inline: true))
+    }
+
+    /// Runs `body` on the connection's own serial queue, off Swift's cooperative pool (`VACUUM` and the like).
+    func runOffPool<R: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let db = SQLiteBulkDatabase(connection, inline: true)
         return try await withTaskExecutorPreference(executor) { try await body(db) }
     }

@@ -28,7 +28,7 @@ final class SQLiteBulkConnection: @unchecked Sendable {
     private var inserts: [String: OpaquePointer] = [:]
     /// Prepared statements of `query` by SQL text, reset after each use (SQLKit binds values, so the texts
     /// are few; past `maximumCachedStatements` a statement is prepared and finalized per call).
-    private var statements: [String: (statement: OpaquePointer, columns: [String])] = [:]
+    private var statements: [String: (statement: OpaquePointer, columns: SQLiteColumns)] = [:]
     private static let maximumCachedStatements = 512
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -107,11 +107,11 @@ final class SQLiteBulkConnection: @unchecked Sendable {
         }
         // Column names are read once per statement; a schema change that re-prepares it (a migration adding a
         // column to a `SELECT *`) changes the count, and the names are read again.
-        var names = cached?.columns ?? []
+        var names = cached?.columns ?? SQLiteColumns.none
         let columnCount = sqlite_nio_sqlite3_column_count(statement)
-        let namesChanged = names.count != Int(columnCount)
+        let namesChanged = names.names.count != Int(columnCount)
         if namesChanged {
-            names = (0..<columnCount).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
+            names = SQLiteColumns((0..<columnCount).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" })
         }
         let keep = cached != nil || statements.count < Self.maximumCachedStatements
         if keep, let statement, cached == nil || namesChanged { statements[sql] = (statement, names) }
@@ -146,6 +146,7 @@ final class SQLiteBulkConnection: @unchecked Sendable {
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw error(rc) }
             var values: [SQLiteData] = []
+            values.reserveCapacity(Int(columnCount))
             for c in 0..<columnCount {
                 switch sqlite_nio_sqlite3_column_type(statement, c) {
                 case SQLITE_INTEGER: values.append(.integer(Int(sqlite_nio_sqlite3_column_int64(statement, c))))
@@ -259,13 +260,49 @@ struct SQLiteBulkDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         let (sql, rawBinds) = serialize(query)
-        let encoder = SQLiteDataEncoder()
-        let binds = try rawBinds.map { try encoder.encode($0) }
+        let binds = try rawBinds.map(Self.bind)
         let connection = self.connection
         let rows = inline ? try connection.query(sql, binds)
             : try await connection.threadPool.runIfActive { try connection.query(sql, binds) }
         for row in rows { onRow(row) }
     }
+}
+
+extension SQLiteBulkDatabase {
+    /// SQLiteKit's encoder for the bound values that are not a plain string or integer (it holds a `JSONEncoder`,
+    /// so it is made once, not per statement).
+    private static let encoder = SQLiteDataEncoder()
+
+    /// A bound value as SQLite data. Strings, integers and their optionals, which are nearly every value Kofu
+    /// binds, are converted here as `SQLiteDataEncoder` converts them, without its dynamic casts and nested
+    /// encoder; anything else goes to it.
+    static func bind(_ value: any Encodable & Sendable) throws -> SQLiteData {
+        switch value {
+        case let v as String: return .text(v)
+        case let v as Int: return .integer(v)
+        case let v as Int64: return .integer(Int(v))
+        case let v as String?: return v.map(SQLiteData.text) ?? .null
+        case let v as Int?: return v.map(SQLiteData.integer) ?? .null
+        case let v as Int64?: return v.map { .integer(Int($0)) } ?? .null
+        default: return try encoder.encode(value)
+        }
+    }
+}
+
+/// The result columns of one prepared statement, with an index by name, shared by all its rows.
+final class SQLiteColumns: Sendable {
+    let names: [String]
+    /// Name → position; the first column of that name, as `firstIndex(of:)` gives it.
+    let positions: [String: Int]
+
+    init(_ names: [String]) {
+        self.names = names
+        var positions: [String: Int] = [:]
+        for (i, name) in names.enumerated() where positions[name] == nil { positions[name] = i }
+        self.positions = positions
+    }
+
+    static let none = SQLiteColumns([])
 }
 
 /// One result row of `SQLiteBulkConnection.query`.
@@ -274,21 +311,52 @@ struct SQLiteBulkRow: SQLRow {
         let column: String
     }
 
-    let columns: [String]
+    let columns: SQLiteColumns
     let values: [SQLiteData]
 
-    var allColumns: [String] { columns }
+    var allColumns: [String] { columns.names }
 
-    func contains(column: String) -> Bool { columns.contains(column) }
+    func contains(column: String) -> Bool { columns.positions[column] != nil }
 
     func decodeNil(column: String) throws -> Bool { try value(column) == .null }
 
+    /// Strings and integers (and their optionals), the columns Kofu reads, are taken straight from the value
+    /// when it is of that storage class; everything else, type mismatches included, goes through SQLiteKit's
+    /// decoder as before. (`SQLiteDataDecoder()` makes a `JSONDecoder`, and an optional a nested decoder of
+    /// its own: a few dozen columns per kiosk request made that a measurable share of the request.)
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        try SQLiteDataDecoder().decode(D.self, from: value(column))
+        let value = try value(column)
+        if let direct = Self.direct(value, as: D.self) { return direct }
+        return try Self.decoder.decode(D.self, from: value)
+    }
+
+    private static let decoder = SQLiteDataDecoder()
+
+    /// `value` as `D` when `D` is `String`, `Int`, `Int64` or an optional of one and the value is of the
+    /// matching storage class (or NULL for an optional): what `SQLiteDataDecoder` answers for those.
+    static func direct<D>(_ value: SQLiteData, as type: D.Type) -> D? {
+        // Each cast below is between identical types (checked just before), so the bits are the value.
+        switch value {
+        case .text(let s):
+            if type == String.self { return unsafeBitCast(s, to: D.self) }
+            if type == String?.self { return unsafeBitCast(String?.some(s), to: D.self) }
+        case .integer(let n):
+            if type == Int.self { return unsafeBitCast(n, to: D.self) }
+            if type == Int?.self { return unsafeBitCast(Int?.some(n), to: D.self) }
+            if type == Int64.self { return unsafeBitCast(Int64(n), to: D.self) }
+            if type == Int64?.self { return unsafeBitCast(Int64?.some(Int64(n)), to: D.self) }
+        case .null:
+            if type == String?.self { return unsafeBitCast(String?.none, to: D.self) }
+            if type == Int?.self { return unsafeBitCast(Int?.none, to: D.self) }
+            if type == Int64?.self { return unsafeBitCast(Int64?.none, to: D.self) }
+        default:
+            break
+        }
+        return nil
     }
 
     private func value(_ column: String) throws -> SQLiteData {
-        guard let i = columns.firstIndex(of: column) else { throw MissingColumn(column: column) }
+        guard let i = columns.positions[column] else { throw MissingColumn(column: column) }
         return values[i]
     }
 }
