@@ -14,8 +14,7 @@ import Testing
 @Suite("Certificate content through the server")
 struct CertificateContentIssuanceTests {
     static func pdfRequest(_ requestID: String, card: String, kind: String, year: Int, copies: Int = 1) -> (HTTPFields, ByteBuffer) {
-        var headers = Kiosk.jsonHeaders
-        headers[.accept] = "application/pdf"
+        let headers = Kiosk.pdfHeaders
         return (headers, Kiosk.issueBody(requestID, card: card, kind: kind, year: year, copies: copies))
     }
 

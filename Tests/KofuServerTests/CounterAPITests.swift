@@ -203,8 +203,7 @@ struct CounterAPITests {
         try await Self.withCounter(backend) { h, client, services in
             let cookies = try await Self.signIn(client)
             let clerk = staffHeaders(cookie: cookies["clerk.a"])
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let kiosk = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                                  body: Kiosk.issueBody("RP-1", card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear))
             let oldNumber = try #require(kiosk.headers[HTTPField.Name("Kofu-Certificate-Numbers")!])

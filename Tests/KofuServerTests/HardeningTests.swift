@@ -454,8 +454,7 @@ struct HardeningTests {
                 waited += 1
             }
             #expect(services.sealKeys.signingKeyID == entry.keyIDHex)
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let pdf = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                                body: Kiosk.issueBody("K1", card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear)) {
                 Array(buffer: $0.body)
@@ -478,8 +477,7 @@ struct FeePerCopyTests {
         let h = try await KioskHarness.make(people: 30)
         defer { Task { await h.cleanUp() } }
         try await h.withLiveServer { client, services in
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                              body: Kiosk.issueBody("FEE-2", card: h.card("ordinary"), kind: "income_taxation",
                                                                    year: h.latestYear, copies: 2))

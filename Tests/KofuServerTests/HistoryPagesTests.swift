@@ -14,8 +14,7 @@ import Testing
 struct HistoryPagesTests {
     /// A kiosk issuance of the `ordinary` card's income certificate, handed over: (issuance id, number, seal text).
     static func kioskIssuance(_ h: KioskHarness, _ client: any TestClientProtocol, requestID: String) async throws -> (String, String, String) {
-        var headers = Kiosk.jsonHeaders
-        headers[.accept] = "application/pdf"
+        let headers = Kiosk.pdfHeaders
         let kiosk = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                              body: Kiosk.issueBody(requestID, card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear))
         try #require(kiosk.status == .created)

@@ -212,8 +212,7 @@ import Testing
         let h = try await KioskHarness.make()
         defer { Task { await h.cleanUp() } }
         try await h.withLiveServer { client, services in
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                              body: Kiosk.issueBody("PDF-1", card: h.card("ordinary"), kind: "income_taxation", year: h.latestYear, copies: 2))
             #expect(r.status == .created)
@@ -244,8 +243,7 @@ import Testing
         let h = try await KioskHarness.make()
         defer { Task { await h.cleanUp() } }
         try await h.withLiveServer { client, services in
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                              body: Kiosk.issueBody("WIPE-1", card: h.card("ordinary"), kind: "tax_payment", year: h.latestYear))
             let pdf = Array(buffer: r.body)

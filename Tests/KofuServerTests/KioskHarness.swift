@@ -133,4 +133,7 @@ enum Kiosk {
     }
 
     static var jsonHeaders: HTTPFields { [.contentType: "application/json"] }
+
+    /// A JSON request that asks for the PDF itself in the answer (`Accept: application/pdf`).
+    static var pdfHeaders: HTTPFields { [.contentType: "application/json", .accept: "application/pdf"] }
 }

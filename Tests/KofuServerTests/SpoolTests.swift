@@ -202,8 +202,7 @@ import Testing
         let h = try await KioskHarness.make()
         defer { Task { await h.cleanUp() } }
         try await h.withLiveServer { client, services in
-            var headers = Kiosk.jsonHeaders
-            headers[.accept] = "application/pdf"
+            let headers = Kiosk.pdfHeaders
             let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                              body: Kiosk.issueBody("DISK-1", card: h.card("ordinary"), kind: "tax_payment", year: h.latestYear))
             #expect(r.status == .created)

@@ -40,8 +40,7 @@ import Testing
     /// Issues one certificate at the kiosk; returns its issuance id, number and seal (read from the PDF's QR).
     static func issue(_ client: any TestClientProtocol, _ h: KioskHarness, id: String, card: String = "ordinary",
                       kind: String = "income_taxation") async throws -> (id: String, number: String, seal: String) {
-        var headers = Kiosk.jsonHeaders
-        headers[.accept] = "application/pdf"
+        let headers = Kiosk.pdfHeaders
         let r = try await client.execute(uri: "/kiosk/v1/issuances", method: .post, headers: headers,
                                          body: Kiosk.issueBody(id, card: h.card(card), kind: kind, year: h.latestYear))
         #expect(r.status == .created, "\(String(buffer: r.body))")
