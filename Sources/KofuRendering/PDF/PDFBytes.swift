@@ -92,22 +92,17 @@ struct PDFBytes {
         append(">" as StaticString)
     }
 
-    /// A stream object's dictionary (`extra` are further entries) and data, deflated when that makes it smaller.
+    /// A stream object's dictionary (`extra` are further entries) and data, deflated when a deflater is given
+    /// (and zlib works).
     mutating func appendStream(_ data: [UInt8], extra: String = "", deflater: Deflater?) {
         if let deflater, let packed = deflater.compress(data) {
-            append("<< /Length " as StaticString)
-            append(packed.count)
-            append(" /Filter /FlateDecode" as StaticString)
-            append(extra)
-            append(" >>\nstream\n" as StaticString)
-            append(packed)
+            appendPrepared(packed, deflated: true, extra: extra)
         } else {
-            appendRawStream(data, extra: extra)
+            appendPrepared(data, deflated: false, extra: extra)
         }
-        append("\nendstream" as StaticString)
     }
 
-    /// A stream whose bytes are already in their final (possibly deflated) form: `filter` says which.
+    /// A stream whose bytes are already in their final form: `deflated` says whether they are zlib data.
     mutating func appendPrepared(_ data: [UInt8], deflated: Bool, extra: String = "") {
         append("<< /Length " as StaticString)
         append(data.count)
@@ -116,14 +111,6 @@ struct PDFBytes {
         append(" >>\nstream\n" as StaticString)
         append(data)
         append("\nendstream" as StaticString)
-    }
-
-    private mutating func appendRawStream(_ data: [UInt8], extra: String) {
-        append("<< /Length " as StaticString)
-        append(data.count)
-        append(extra)
-        append(" >>\nstream\n" as StaticString)
-        append(data)
     }
 }
 
