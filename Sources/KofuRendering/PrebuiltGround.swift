@@ -142,14 +142,13 @@ final class PrebuiltGround: Sendable {
     var objectCount: Int { 3 + dotStreams.count }
 }
 
-/// Numbers as PDF writes them: at most six decimals, no trailing zeros (written once per ground at start-up).
+/// Numbers as PDF writes them: at most six decimals, no trailing zeros (written once per ground at start-up;
+/// the same formatting as the writer's `PDFBytes.append(_:decimals:)`).
 enum PDFNumber {
     static func format(_ v: Double) -> String {
-        var s = String(format: "%.6f", v)
-        while s.last == "0" { s.removeLast() }
-        if s.last == "." { s.removeLast() }
-        if s == "-0" { s = "0" }
-        return s
+        var out = PDFBytes(capacity: 16)
+        out.append(v, decimals: 6)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 }
 
