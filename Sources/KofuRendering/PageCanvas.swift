@@ -35,7 +35,6 @@ protocol PageCanvas: AnyObject {
     func beginTag(_ name: String)
     func endTag(_ name: String)
 
-    func check() throws
     func showPage() throws
     /// Finishes the document and returns its bytes.
     func finish() throws -> [UInt8]

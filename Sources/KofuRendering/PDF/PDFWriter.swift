@@ -116,8 +116,6 @@ final class PDFWriter: PageCanvas {
         pageMarks.append([])
     }
 
-    func check() throws {}
-
     func showPage() throws {
         beginPageIfNeeded()
         leaveMillimetres()
